@@ -1,0 +1,51 @@
+# Kasane: make run (serve with demo data and the timer worker) and make test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := node_modules/.installed
+BUNDLE := app/static/build/kasane.js
+
+.PHONY: install run test lint bench worker clean
+
+install: $(PY_STAMP) $(BUNDLE)
+
+$(PY_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 以上が必要です")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(JS_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(BUNDLE): $(JS_STAMP) $(shell find app/assets -type f 2>/dev/null)
+	npm run --silent build
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) kasane deploy
+	$(FLASK) kasane demo
+	@echo "http://127.0.0.1:5000/ で起動します（Ctrl+C で終了）"
+	@$(FLASK) kasane worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
+
+worker: install
+	$(FLASK) kasane worker
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python bench/engine_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules app/static/build build .pytest_cache

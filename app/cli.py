@@ -1,0 +1,128 @@
+"""The ``flask --app app kasane ...`` commands: deploy, run, worker, token, demo."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.engine.specs import DeployError
+from app.extensions import db
+from app.services import definitions, demo, events, instances, users
+from app.services.errors import ServiceError
+
+kasane = AppGroup("kasane", help="Kasane の運用コマンド")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(kasane)
+
+
+@kasane.command("deploy")
+@click.argument("paths", nargs=-1)
+def deploy_command(paths: tuple[str, ...]) -> None:
+    """Validate and deploy BPMN files (default: processes/) as versioned definitions."""
+    targets = list(paths) or [current_app.config["KASANE_PROCESSES_DIR"]]
+    try:
+        results = definitions.deploy(
+            targets, current_app.config["KASANE_FORMS_DIR"], actor_name="cli"
+        )
+    except DeployError as exc:
+        click.echo(f"デプロイできません: {exc}", err=True)
+        raise SystemExit(1) from exc
+    for result in results:
+        state = "新しい版を登録しました" if result.created else "変更なし"
+        click.echo(f"{result.key} v{result.version} ({result.file_name}): {state}")
+
+
+@kasane.command("run")
+@click.argument("key")
+@click.option("--data", "data_json", default="{}", help="開始データ (JSON)")
+def run_command(key: str, data_json: str) -> None:
+    """Start a deployed process outside any case and print where it waits (a smoke run)."""
+    try:
+        data = json.loads(data_json)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter("JSONとして読めません", param_hint="--data") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter("JSONオブジェクトを指定してください", param_hint="--data")
+    try:
+        instance = instances.start(key, data=data)
+    except ServiceError as exc:
+        click.echo(f"実行できません: {exc.message}", err=True)
+        raise SystemExit(1) from exc
+    click.echo(f"instance {instance.id}: {instance.status}")
+    for item in instances.open_items(instance):
+        click.echo(
+            f"  待機中のタスク: {item.element_id} 「{item.title}」 キュー={item.queue} フォーム={item.form_key}"
+        )
+    if instance.next_timer_at:
+        click.echo(f"  次のタイマー: {instance.next_timer_at.isoformat()}")
+    for sub in instances.subscriptions(instance):
+        click.echo(f"  待機中のメッセージ: {sub.message_name} (相関値 {sub.correlation_value})")
+
+
+@kasane.command("worker")
+@click.option(
+    "--interval", default=5.0, show_default=True, help="due timers are checked every N seconds"
+)
+@click.option("--once", is_flag=True, help="一度だけ処理して終了する")
+def worker_command(interval: float, once: bool) -> None:
+    """Fire due timers; several workers may run at once against PostgreSQL."""
+    stopping: dict[str, Any] = {"stop": False}
+
+    def stop(*_: Any) -> None:
+        stopping["stop"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo("タイマーワーカーを開始しました")
+    while not stopping["stop"]:
+        fired = events.fire_due_timers()
+        if fired:
+            click.echo(f"タイマーを {fired} 件処理しました")
+        db.session.remove()
+        if once:
+            break
+        time.sleep(interval)
+
+
+@kasane.group("token")
+def token_group() -> None:
+    """Personal API tokens."""
+
+
+@token_group.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", help="トークンの用途")
+def token_create(username: str, name: str) -> None:
+    """Create a token for USERNAME and print it once."""
+    try:
+        user = users.find(username)
+    except ServiceError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(1) from exc
+    click.echo(users.create_token(user, name))
+
+
+@token_group.command("revoke")
+@click.argument("username")
+def token_revoke(username: str) -> None:
+    """Revoke every token of USERNAME."""
+    count = users.revoke_tokens(users.find(username))
+    click.echo(f"{count} 件のトークンを無効にしました")
+
+
+@kasane.command("demo")
+def demo_command() -> None:
+    """Load the clearly marked demo data set (idempotent) and print how to log in."""
+    demo_users = demo.load_demo_users()
+    click.echo("【デモデータ】以下のデモ用ユーザーでログインできます（本番では使わないでください）")
+    click.echo(f"  パスワード（全員共通）: {demo.DEMO_PASSWORD}")
+    for u in demo_users:
+        click.echo(f"  {u.username:<22} {u.display_name}")

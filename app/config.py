@@ -1,0 +1,71 @@
+"""Settings read from the environment; the defaults suit a developer's machine (SQLite under instance/)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_SECRET = "kasane-development-secret-change-me"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot give a safe configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What create_app needs from the environment."""
+
+    env: str
+    secret_key: str
+    database_url: str | None
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def read_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings; refuse a production start with a missing or default secret."""
+    environ = dict(os.environ if environ is None else environ)
+    env = environ.get("KASANE_ENV", "development")
+    secret = environ.get("SECRET_KEY", "")
+    if env == "production" and (not secret or secret == DEFAULT_SECRET or len(secret) < 16):
+        raise ConfigError(
+            "SECRET_KEY must be set to a random value of at least 16 characters in production"
+        )
+    return Settings(
+        env=env,
+        secret_key=secret or DEFAULT_SECRET,
+        database_url=environ.get("DATABASE_URL") or None,
+    )
+
+
+def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
+    """Translate settings into Flask configuration keys."""
+    url = settings.database_url or f"sqlite:///{os.path.join(instance_path, 'kasane.db')}"
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
+        "KASANE_ENV": settings.env,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "ja",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "KASANE_PROCESSES_DIR": os.path.join(
+            os.path.dirname(os.path.dirname(__file__)), "processes"
+        ),
+        "KASANE_FORMS_DIR": os.path.join(os.path.dirname(os.path.dirname(__file__)), "forms"),
+    }
+
+
+def engine_options(url: str) -> dict[str, object]:
+    """Connection options per database kind."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -1,0 +1,232 @@
+"""Runs one process instance: start or resume, complete tasks, fire timers, receive messages, snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine import history, serialization
+from app.engine.data import from_engine, to_engine
+from app.engine.scripting import ScriptError, make_script_engine
+from app.engine.specs import SpecBundle
+
+_SCRIPT_ENGINE = make_script_engine()
+_MAX_ROUNDS = 100
+_TIMER_TYPES = (
+    "DurationTimerEventDefinition",
+    "TimeDateEventDefinition",
+    "CycleTimerEventDefinition",
+)
+
+
+class EngineError(Exception):
+    """The process could not advance (a failing script, a bad expression); nothing should be saved."""
+
+    def __init__(self, message_ja: str, element_id: str | None = None) -> None:
+        self.message_ja = message_ja
+        self.element_id = element_id
+        super().__init__(f"{element_id or '-'}: {message_ja}")
+
+
+class TaskNotReady(Exception):
+    """The task is no longer waiting for input (already completed, cancelled, or unknown)."""
+
+
+class NotWaitingForMessage(Exception):
+    """The instance has no catch event waiting for this message."""
+
+
+@dataclass
+class ReadyTask:
+    """A user task waiting for a person, as the work queue needs it."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    properties: dict[str, str]
+
+    @property
+    def form_key(self) -> str | None:
+        return self.properties.get("formJsonSchemaFilename")
+
+
+@dataclass
+class Snapshot:
+    """Everything the application stores or indexes after a step."""
+
+    state: str
+    completed: bool
+    ready_tasks: list[ReadyTask]
+    next_timer_at: datetime | None
+    waiting_messages: list[str]
+    data: dict[str, Any] = field(default_factory=dict)
+    dropped_tasks: int = 0
+    task_count: int = 0
+
+
+class Run:
+    """A loaded workflow plus the operations Kasane performs on it."""
+
+    def __init__(self, bundle: SpecBundle, workflow: BpmnWorkflow) -> None:
+        self.bundle = bundle
+        self.workflow = workflow
+
+    @classmethod
+    def start(cls, bundle: SpecBundle, data: dict[str, Any] | None = None) -> Run:
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=_SCRIPT_ENGINE)
+        workflow.task_tree.data.update(to_engine(data or {}))
+        for task in workflow.task_tree.children:
+            task.data.update(to_engine(data or {}))
+        run = cls(bundle, workflow)
+        run._advance()
+        return run
+
+    @classmethod
+    def resume(cls, bundle: SpecBundle, state: str) -> Run:
+        workflow = serialization.load(state, bundle.spec, bundle.subprocess_specs)
+        workflow.script_engine = _SCRIPT_ENGINE
+        return cls(bundle, workflow)
+
+    def complete(self, task_id: str, data: dict[str, Any]) -> None:
+        """Complete a READY user task with (already validated) form data and run on."""
+        task = self._ready_manual_task(task_id)
+        task.data.update(to_engine(data))
+        self._guard(task.run)
+        self._advance()
+
+    def fire_due_timers(self) -> None:
+        """Let timers whose time has come fire, then run on."""
+        self._advance()
+
+    def receive(self, message_name: str, payload: Any) -> None:
+        """Deliver a message to the catch event waiting for it."""
+        event = BpmnEvent(MessageEventDefinition(message_name), payload=to_engine(payload))
+        try:
+            self.workflow.send_event(event)
+        except WorkflowException as exc:
+            raise NotWaitingForMessage(message_name) from exc
+        self._advance()
+
+    def snapshot(self, compact: bool = True) -> Snapshot:
+        dropped = history.compact(self.workflow) if compact else 0
+        waiting = self.waiting_events()
+        return Snapshot(
+            state=serialization.dump(self.workflow),
+            completed=self.workflow.is_completed(),
+            ready_tasks=self.ready_tasks(),
+            next_timer_at=_next_timer(waiting),
+            waiting_messages=sorted(
+                {e.name for e in waiting if e.event_type == "MessageEventDefinition"}
+            ),
+            data=self.last_data(),
+            dropped_tasks=dropped,
+            task_count=len(self.workflow.tasks),
+        )
+
+    def waiting_events(self) -> list[Any]:
+        """Pending catch events, with an event-based gateway's alternatives listed one by one."""
+        pending = []
+        for task in list(self.workflow.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            parts = (
+                definition.event_definitions
+                if isinstance(definition, MultipleEventDefinition)
+                else [definition]
+            )
+            pending.extend(part.details(task) for part in parts)
+        return pending
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return [
+            ReadyTask(
+                task_id=str(t.id),
+                element_id=t.task_spec.bpmn_id,
+                name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                lane=t.task_spec.lane,
+                properties=dict(t.task_spec.extensions.get("properties", {})),
+            )
+            for t in tasks
+        ]
+
+    def last_data(self) -> dict[str, Any]:
+        """The data of the most recently changed unfinished task (what gateways would read next)."""
+        tasks = self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK)
+        if not tasks:
+            last = self.workflow.last_task
+            return from_engine(dict(last.data)) if last is not None else {}
+        newest = max(tasks, key=lambda t: t.last_state_change)
+        return from_engine(dict(newest.data))
+
+    def _ready_manual_task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, SpiffWorkflowException) as exc:
+            raise TaskNotReady(task_id) from exc
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady(task_id)
+        return task
+
+    def _advance(self) -> None:
+        # do_engine_steps refreshes timers only at its end, so a timer that is due by then
+        # leaves its task READY but not run; go round until nothing automatic is READY.
+        for _ in range(_MAX_ROUNDS):
+            self._guard(self.workflow.do_engine_steps)
+            if self.workflow.get_next_task(state=TaskState.READY, manual=False) is None:
+                return
+        raise EngineError("自動処理が終わりません（タイマーや繰り返しの設定を確認してください）")
+
+    @staticmethod
+    def _guard(step: Any) -> None:
+        try:
+            step()
+        except ScriptError as exc:
+            raise EngineError(exc.message_ja) from exc
+        except SpiffWorkflowException as exc:
+            cause = _script_error(exc)
+            task_spec = getattr(exc, "task_spec", None)
+            element_id = getattr(task_spec, "bpmn_id", None) if task_spec is not None else None
+            message = (
+                cause.message_ja if cause else f"プロセスの実行中にエラーが発生しました: {exc}"
+            )
+            raise EngineError(message, element_id) from exc
+
+
+def _script_error(exc: BaseException) -> ScriptError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ScriptError):
+            return current
+        seen.add(id(current))
+        inner = getattr(current, "exception", None)
+        current = (
+            inner if isinstance(inner, BaseException) else current.__cause__ or current.__context__
+        )
+    return None
+
+
+def _next_timer(waiting: list[Any]) -> datetime | None:
+    times = []
+    for event in waiting:
+        if event.event_type not in _TIMER_TYPES or not event.value:
+            continue
+        value = event.value
+        try:
+            when = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+        except ValueError:
+            when = None
+        if when is not None:
+            times.append(when if when.tzinfo else when.replace(tzinfo=UTC))
+    return min(times) if times else None

@@ -1,0 +1,32 @@
+"""Support cases: the unit a process instance runs for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import JSONDoc, UTCDateTime, utcnow
+from app.models.users import Agency
+
+
+class Case(db.Model):
+    """A support case (ケース) for a person and household."""
+
+    __tablename__ = "support_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    stage: Mapped[str] = mapped_column(String(40), default="intake")
+    intake_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    primary_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    intake: Mapped[dict] = mapped_column(JSONDoc, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    intake_agency: Mapped[Agency | None] = relationship(foreign_keys=[intake_agency_id])
+    primary_agency: Mapped[Agency | None] = relationship(foreign_keys=[primary_agency_id])

@@ -1,0 +1,43 @@
+"""Writes audit events in the caller's transaction (or in one of their own, for failures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.extensions import db
+from app.models import AuditEvent, User
+
+
+def record(
+    action: str,
+    object_type: str,
+    object_id: object | None,
+    actor: User | None,
+    *,
+    case_id: int | None = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+    actor_name: str | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current session; it commits with the change it describes."""
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor_name or (actor.username if actor is not None else "system"),
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        case_id=case_id,
+        outcome=outcome,
+        detail=detail or {},
+    )
+    db.session.add(event)
+    return event
+
+
+def record_alone(
+    action: str, object_type: str, object_id: object | None, actor: User | None, **kw: Any
+) -> None:
+    """Record and commit at once: for refusals and failures, whose own change is rolled back."""
+    db.session.rollback()
+    record(action, object_type, object_id, actor, **kw)
+    db.session.commit()

@@ -1,0 +1,107 @@
+"""Opening support cases and reading their summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Agency, Case, ProcessInstance, User, WorkItem
+from app.models.base import utcnow
+from app.services import audit, instances
+from app.services.errors import InvalidInput, NotFound
+
+DEFAULT_CASE_PROCESS = "support_case"
+
+
+def next_number(now: datetime | None = None) -> str:
+    """Case numbers read K-<year>-<serial>, e.g. K-2026-000012."""
+    year = (now or utcnow()).year
+    prefix = f"K-{year}-"
+    last = db.session.scalar(select(func.max(Case.number)).where(Case.number.like(f"{prefix}%")))
+    serial = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{serial:06d}"
+
+
+def open_case(
+    actor: User, title: str, intake: dict[str, Any], agency_code: str | None = None
+) -> Case:
+    """Record a new case and start the support flow for it, in one transaction."""
+    agency = actor.agency
+    if agency_code:
+        agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
+        if agency is None:
+            raise InvalidInput(
+                "受付窓口が見つかりません。",
+                fields={"agency": "登録されている窓口を指定してください。"},
+            )
+    if agency is None:
+        raise InvalidInput("受付窓口を指定してください。", fields={"agency": "必須項目です。"})
+    with instances.saving():
+        return _record_case(actor, title, intake, agency)
+
+
+def _record_case(actor: User, title: str, intake: dict[str, Any], agency: Agency) -> Case:
+    case = Case(
+        number=next_number(),
+        title=title,
+        intake_agency_id=agency.id,
+        primary_agency_id=agency.id,
+        intake=intake,
+        created_by_id=actor.id,
+        stage="intake",
+    )
+    db.session.add(case)
+    db.session.flush()
+    key = current_app.config.get("KASANE_CASE_PROCESS", DEFAULT_CASE_PROCESS)
+    data = {"case_number": case.number, "intake_agency": agency.code, "intake": intake}
+    instances.start(key, case=case, data=data, actor=actor, commit=False)
+    audit.record("case.create", "case", case.id, actor, case_id=case.id)
+    return case
+
+
+def get(case_id: int, actor: User) -> Case:
+    """A case the actor may see; otherwise NotFound."""
+    case = db.session.get(Case, case_id)
+    if case is None or not may_see(actor, case):
+        raise NotFound("指定されたケースは見つかりません。")
+    audit.record("case.view", "case", case.id, actor, case_id=case.id)
+    db.session.commit()
+    return case
+
+
+def may_see(actor: User, case: Case) -> bool:
+    """Own window: staff of the agencies on the case, and anyone holding one of its work items' queues."""
+    if actor.role in {"admin", "statistician", "community_coordinator"}:
+        return False
+    if actor.agency_id is not None and actor.agency_id in {
+        case.intake_agency_id,
+        case.primary_agency_id,
+    }:
+        return True
+    from app.services.queues import queues_of
+
+    mine = queues_of(actor)
+    return bool(
+        db.session.scalar(
+            select(func.count(WorkItem.id)).where(
+                WorkItem.case_id == case.id, WorkItem.queue.in_(mine)
+            )
+        )
+    )
+
+
+def summary(case: Case) -> dict[str, Any]:
+    """What a case page or the API shows about a case's process position."""
+    instances_ = list(
+        db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case.id))
+    )
+    open_items = list(
+        db.session.scalars(
+            select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.status == "open")
+        )
+    )
+    return {"instances": instances_, "open_items": open_items}

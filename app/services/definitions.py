@@ -1,0 +1,183 @@
+"""Deploys BPMN files as versioned process definitions and hands out their parsed specs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.engine.specs import DeployError, Document, ProcessInfo, SpecBundle, inspect, load_bundle
+from app.extensions import db
+from app.models import ProcessDefinition, User
+from app.services import audit
+from app.services.errors import NotFound
+
+
+@dataclass
+class DeployResult:
+    """What a deploy did for one process key."""
+
+    key: str
+    version: int
+    created: bool
+    file_name: str
+
+
+def collect_files(paths: list[str]) -> list[Path]:
+    """BPMN files named directly or found (non-recursively) in the named folders."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.bpmn")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DeployError(str(path), None, "ファイルが見つかりません")
+    return files
+
+
+def _form_loader(forms_dir: str) -> Any:
+    def load(name: str) -> dict[str, Any]:
+        path = Path(forms_dir) / name
+        if os.path.sep in name or name.startswith(".") or not path.is_file():
+            raise KeyError(name)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(name) from exc
+
+    return load
+
+
+def deploy(
+    paths: list[str], forms_dir: str, actor: User | None = None, actor_name: str = "cli"
+) -> list[DeployResult]:
+    """Validate every file as one batch, then add a version for each changed process; all or nothing."""
+    files = collect_files(paths)
+    documents = [Document(file_name=f.name, xml=f.read_text(encoding="utf-8")) for f in files]
+    return deploy_documents(documents, forms_dir, actor=actor, actor_name=actor_name)
+
+
+def deploy_documents(
+    documents: list[Document], forms_dir: str, actor: User | None = None, actor_name: str = "cli"
+) -> list[DeployResult]:
+    known = set(db.session.scalars(select(ProcessDefinition.key).distinct()))
+    load_form = _form_loader(forms_dir)
+    infos = inspect(documents, load_form, known)
+    by_file = {doc.file_name: doc for doc in documents}
+    by_key = {info.key: info for info in infos}
+    results: dict[str, DeployResult] = {}
+    rows: dict[str, ProcessDefinition] = {}
+
+    def deploy_one(info: ProcessInfo, trail: tuple[str, ...]) -> ProcessDefinition:
+        if info.key in rows:
+            return rows[info.key]
+        called_rows = []
+        for called in sorted(info.called_keys):
+            if called in trail:
+                raise DeployError(info.file_name, called, "プロセスの呼び出しが循環しています")
+            called_rows.append(
+                deploy_one(by_key[called], (*trail, info.key))
+                if called in by_key
+                else latest(called)
+            )
+        forms = {key: load_form(key) for key in sorted(info.form_keys)}
+        xml = by_file[info.file_name].xml
+        content_hash = _hash(xml, forms, [r.content_hash for r in called_rows])
+        current = latest(info.key, required=False)
+        if current is not None and current.content_hash == content_hash:
+            row, created = current, False
+        else:
+            row = ProcessDefinition(
+                key=info.key,
+                version=(current.version + 1) if current else 1,
+                name=info.name,
+                file_name=info.file_name,
+                bpmn_xml=xml,
+                forms=forms,
+                called_definition_ids=[],
+                content_hash=content_hash,
+                deployed_by=actor.username if actor else actor_name,
+            )
+            db.session.add(row)
+            db.session.flush()
+            row.called_definition_ids = [r.id for r in called_rows]
+            created = True
+            audit.record(
+                "process.deploy",
+                "process_definition",
+                row.id,
+                actor,
+                actor_name=actor_name if actor is None else None,
+                detail={"key": row.key, "version": row.version, "file": row.file_name},
+            )
+        rows[info.key] = row
+        results[info.key] = DeployResult(info.key, row.version, created, info.file_name)
+        return row
+
+    try:
+        for info in infos:
+            deploy_one(info, ())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return [results[info.key] for info in infos]
+
+
+def _hash(xml: str, forms: dict[str, Any], called_hashes: list[str]) -> str:
+    payload = json.dumps([xml, forms, called_hashes], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def latest(key: str, required: bool = True) -> ProcessDefinition | None:
+    """The newest version of a process."""
+    row = db.session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+    if row is None and required:
+        raise NotFound(f"プロセス '{key}' はまだ登録されていません。")
+    return row
+
+
+def versions() -> list[ProcessDefinition]:
+    """Every deployed version, newest first per key."""
+    return list(
+        db.session.scalars(
+            select(ProcessDefinition).order_by(
+                ProcessDefinition.key, ProcessDefinition.version.desc()
+            )
+        )
+    )
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count(ProcessDefinition.id))) or 0
+
+
+def bundle(definition: ProcessDefinition) -> SpecBundle:
+    """The parsed spec of a definition together with every process it calls (cached by content hash)."""
+
+    def documents() -> list[Document]:
+        docs: dict[str, Document] = {}
+        seen: set[int] = set()
+        pending = [definition]
+        while pending:
+            row = pending.pop()
+            if row.id in seen:
+                continue
+            seen.add(row.id)
+            docs.setdefault(row.bpmn_xml, Document(file_name=row.file_name, xml=row.bpmn_xml))
+            pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
+        return list(docs.values())
+
+    return load_bundle(definition.content_hash, definition.key, documents)

@@ -1,0 +1,133 @@
+"""Timers and messages: the two ways a waiting instance is woken without a person completing a task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.engine.runtime import NotWaitingForMessage
+from app.extensions import db
+from app.models import MessageSubscription, ProcessInstance, User
+from app.models.base import utcnow
+from app.services import audit, instances
+from app.services.errors import NotFound, ProcessFailure
+
+
+def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
+    """Instances whose earliest timer is due, oldest first."""
+    stmt = (
+        select(ProcessInstance.id)
+        .where(ProcessInstance.next_timer_at.is_not(None), ProcessInstance.next_timer_at <= now)
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _claim(instance_id: int, now: datetime) -> ProcessInstance | None:
+    """Lock one due instance for this worker; another worker holding it means skip (PostgreSQL)."""
+    stmt = select(ProcessInstance).where(
+        ProcessInstance.id == instance_id,
+        ProcessInstance.next_timer_at.is_not(None),
+        ProcessInstance.next_timer_at <= now,
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return db.session.scalars(stmt).first()
+
+
+def fire_due_timers(now: datetime | None = None, limit: int = 100) -> int:
+    """Fire every due timer, one instance per transaction; returns how many instances advanced."""
+    now = now or utcnow()
+    fired = 0
+    for instance_id in due_instance_ids(now, limit):
+        instance = _claim(instance_id, now)
+        if instance is None:
+            db.session.rollback()
+            continue
+        try:
+            run = instances.resume(instance)
+            with instances.engine_errors():
+                run.fire_due_timers()
+            with instances.saving():
+                instances.persist(instance, run, now=now)
+                audit.record(
+                    "process.timer", "process_instance", instance.id, None, case_id=instance.case_id
+                )
+            fired += 1
+        except ProcessFailure as exc:
+            _record_failure(instance_id, exc.message)
+    return fired
+
+
+def _record_failure(instance_id: int, message: str) -> None:
+    db.session.rollback()
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is not None:
+        instance.error = message
+        instance.next_timer_at = None
+        audit.record(
+            "process.error",
+            "process_instance",
+            instance.id,
+            None,
+            case_id=instance.case_id,
+            outcome="error",
+            detail={"message": message},
+        )
+        db.session.commit()
+
+
+def deliver(
+    message_name: str, correlation_value: str, payload: Any = None, actor: User | None = None
+) -> list[int]:
+    """Deliver a message to every instance waiting for it under this correlation value."""
+    subscriptions = list(
+        db.session.scalars(
+            select(MessageSubscription).where(
+                MessageSubscription.message_name == message_name,
+                MessageSubscription.correlation_value == correlation_value,
+            )
+        )
+    )
+    if not subscriptions:
+        raise NotFound(
+            f"メッセージ「{message_name}」を待っているケース（{correlation_value}）はありません。"
+        )
+    delivered: list[int] = []
+    with instances.saving():
+        _deliver_each(subscriptions, message_name, correlation_value, payload, actor, delivered)
+    return delivered
+
+
+def _deliver_each(
+    subscriptions: list[MessageSubscription],
+    message_name: str,
+    correlation_value: str,
+    payload: Any,
+    actor: User | None,
+    delivered: list[int],
+) -> None:
+    for sub in subscriptions:
+        instance = db.session.get(ProcessInstance, sub.instance_id)
+        run = instances.resume(instance)
+        with instances.engine_errors():
+            try:
+                run.receive(message_name, payload)
+            except NotWaitingForMessage as exc:
+                db.session.rollback()
+                raise NotFound(
+                    f"ケース（{correlation_value}）は「{message_name}」を待っていません。"
+                ) from exc
+        instances.persist(instance, run)
+        audit.record(
+            "process.message",
+            "process_instance",
+            instance.id,
+            actor,
+            case_id=instance.case_id,
+            detail={"message": message_name},
+        )
+        delivered.append(instance.id)

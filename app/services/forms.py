@@ -1,0 +1,104 @@
+"""Validates form data against a task's JSON Schema and explains each problem in Japanese."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from app.services.errors import InvalidInput
+
+_TYPE_NAMES = {
+    "string": "文字列",
+    "integer": "整数",
+    "number": "数値",
+    "boolean": "はい／いいえ",
+    "array": "一覧",
+    "object": "項目のまとまり",
+    "null": "空欄",
+}
+_FORMAT_NAMES = {
+    "date": "日付（YYYY-MM-DD）",
+    "date-time": "日時",
+    "email": "メールアドレス",
+    "time": "時刻",
+}
+_FORMAT_CHECKER = FormatChecker()
+
+
+def field_path(error: ValidationError) -> str:
+    """A dotted path such as ``goals.0.title``; the property a ``required`` error is about is appended."""
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = _missing_property(error)
+        if missing:
+            parts.append(missing)
+    return ".".join(parts) or "_form"
+
+
+def _missing_property(error: ValidationError) -> str | None:
+    for name in error.validator_value:
+        if isinstance(error.instance, dict) and name not in error.instance:
+            return str(name)
+    return None
+
+
+def message_ja(error: ValidationError) -> str:
+    """One Japanese sentence for one schema violation."""
+    kind, value = error.validator, error.validator_value
+    custom = (error.schema or {}).get("x-errorMessage") if isinstance(error.schema, dict) else None
+    if isinstance(custom, str):
+        return custom
+    messages = {
+        "required": lambda: "必須項目です。入力してください。",
+        "type": lambda: f"{_type_label(value)}で入力してください。",
+        "minLength": lambda: (
+            "入力してください。" if value == 1 else f"{value}文字以上で入力してください。"
+        ),
+        "maxLength": lambda: f"{value}文字以内で入力してください。",
+        "minimum": lambda: f"{value}以上の値を入力してください。",
+        "maximum": lambda: f"{value}以下の値を入力してください。",
+        "exclusiveMinimum": lambda: f"{value}より大きい値を入力してください。",
+        "exclusiveMaximum": lambda: f"{value}より小さい値を入力してください。",
+        "enum": lambda: "選択肢の中から選んでください。",
+        "const": lambda: "この値は選べません。",
+        "format": lambda: f"{_FORMAT_NAMES.get(value, value)}の形式で入力してください。",
+        "pattern": lambda: "入力の形式が正しくありません。",
+        "minItems": lambda: (
+            f"{value}件以上選んでください。" if value > 1 else "1件以上選んでください。"
+        ),
+        "maxItems": lambda: f"{value}件以内にしてください。",
+        "uniqueItems": lambda: "同じものが重複しています。",
+        "additionalProperties": lambda: "このフォームにない項目が含まれています。",
+    }
+    return messages.get(kind, lambda: "入力内容が正しくありません。")()
+
+
+def _type_label(value: Any) -> str:
+    if isinstance(value, list):
+        return "または".join(_TYPE_NAMES.get(v, v) for v in value)
+    return _TYPE_NAMES.get(value, str(value))
+
+
+def errors_for(schema: dict[str, Any], data: Any) -> dict[str, str]:
+    """Field path → Japanese message for every problem (the first per field)."""
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    found: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        found.setdefault(field_path(error), message_ja(error))
+    return found
+
+
+def validate(schema: dict[str, Any], data: Any) -> None:
+    """Raise InvalidInput with per-field messages when ``data`` does not satisfy ``schema``."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "フォームの内容はJSONオブジェクトで送ってください。",
+            fields={"_form": "形式が正しくありません。"},
+        )
+    found = errors_for(schema, data)
+    if found:
+        raise InvalidInput(
+            "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=found
+        )

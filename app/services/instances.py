@@ -1,0 +1,196 @@
+"""Starts process instances and persists each step: state, work items, subscriptions, timers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine.runtime import EngineError, ReadyTask, Run
+from app.extensions import db
+from app.models import Case, MessageSubscription, ProcessDefinition, ProcessInstance, User, WorkItem
+from app.models.base import utcnow
+from app.services import audit, definitions, queues
+from app.services.errors import Conflict, ProcessFailure
+
+DEFAULT_PRIORITY = 50
+
+
+def start(
+    key: str,
+    *,
+    case: Case | None = None,
+    data: dict[str, Any] | None = None,
+    actor: User | None = None,
+    correlation_key: str | None = None,
+    commit: bool = True,
+) -> ProcessInstance:
+    """Start the newest version of process ``key`` and run it until it waits or ends."""
+    definition = definitions.latest(key)
+    with engine_errors():
+        run = Run.start(definitions.bundle(definition), data or {})
+    if not commit:
+        return _record_start(definition, run, case, actor, correlation_key)
+    with saving():
+        return _record_start(definition, run, case, actor, correlation_key)
+
+
+def _record_start(
+    definition: ProcessDefinition,
+    run: Run,
+    case: Case | None,
+    actor: User | None,
+    correlation_key: str | None,
+) -> ProcessInstance:
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        case_id=case.id if case else None,
+        correlation_key=correlation_key or (case.number if case else None),
+    )
+    db.session.add(instance)
+    db.session.flush()
+    if instance.correlation_key is None:
+        instance.correlation_key = f"instance:{instance.id}"
+    persist(instance, run, case=case)
+    audit.record(
+        "process.start",
+        "process_instance",
+        instance.id,
+        actor,
+        case_id=instance.case_id,
+        detail={"key": definition.key, "version": definition.version},
+    )
+    return instance
+
+
+def resume(instance: ProcessInstance) -> Run:
+    """Load an instance's engine state with its definition's cached specs."""
+    return Run.resume(definitions.bundle(instance.definition), instance.state)
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Turn an engine failure into a user-visible ProcessFailure (the caller's transaction is discarded)."""
+    try:
+        yield
+    except EngineError as exc:
+        db.session.rollback()
+        where = f"（要素 {exc.element_id}）" if exc.element_id else ""
+        raise ProcessFailure(f"プロセスを進められませんでした{where}: {exc.message_ja}") from exc
+
+
+@contextmanager
+def saving() -> Iterator[None]:
+    """Run a change and commit it; a lost optimistic-lock race anywhere inside is a Conflict, nothing saved."""
+    try:
+        yield
+        db.session.commit()
+    except (StaleDataError, OperationalError) as exc:
+        db.session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc):
+            raise
+        raise Conflict(
+            "他の操作と同時に更新されました。画面を更新してもう一度お試しください。"
+        ) from exc
+
+
+def persist(
+    instance: ProcessInstance, run: Run, *, case: Case | None = None, now: datetime | None = None
+) -> None:
+    """Store the state after a step and rebuild what is indexed from it, in the current transaction."""
+    now = now or utcnow()
+    snap = run.snapshot()
+    instance.state = snap.state
+    instance.status = "completed" if snap.completed else "waiting"
+    instance.next_timer_at = None if snap.completed else snap.next_timer_at
+    instance.last_progress_at = now
+    if snap.completed and instance.completed_at is None:
+        instance.completed_at = now
+    if snap.dropped_tasks:
+        instance.compactions = (instance.compactions or 0) + 1
+    if case is None and instance.case_id is not None:
+        case = db.session.get(Case, instance.case_id)
+    _sync_work_items(instance, snap.ready_tasks, case, now)
+    _sync_subscriptions(instance, snap.waiting_messages)
+
+
+def _sync_work_items(
+    instance: ProcessInstance, ready: list[ReadyTask], case: Case | None, now: datetime
+) -> None:
+    open_items = {
+        item.task_id: item
+        for item in db.session.scalars(
+            select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open")
+        )
+    }
+    ready_ids = {task.task_id for task in ready}
+    for task_id, item in open_items.items():
+        if task_id not in ready_ids:
+            item.status = "cancelled"
+            item.completed_at = now
+    new = [task for task in ready if task.task_id not in open_items]
+    if not new:
+        return
+    queue_of = queues.resolve({task.lane for task in new}, case)
+    for task in new:
+        days = task.properties.get("dueInDays")
+        db.session.add(
+            WorkItem(
+                instance_id=instance.id,
+                case_id=instance.case_id,
+                task_id=task.task_id,
+                element_id=task.element_id,
+                title=task.name,
+                lane=task.lane,
+                queue=queue_of[task.lane],
+                form_key=task.form_key,
+                status="open",
+                priority=int(task.properties.get("priority") or DEFAULT_PRIORITY),
+                due_at=now + timedelta(days=int(days)) if days else None,
+                created_at=now,
+            )
+        )
+
+
+def _sync_subscriptions(instance: ProcessInstance, waiting: list[str]) -> None:
+    current = {
+        sub.message_name: sub
+        for sub in db.session.scalars(
+            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+        )
+    }
+    for name, sub in current.items():
+        if name not in waiting:
+            db.session.delete(sub)
+    for name in waiting:
+        if name not in current:
+            db.session.add(
+                MessageSubscription(
+                    instance_id=instance.id,
+                    message_name=name,
+                    correlation_value=instance.correlation_key or f"instance:{instance.id}",
+                )
+            )
+
+
+def open_items(instance: ProcessInstance) -> list[WorkItem]:
+    return list(
+        db.session.scalars(
+            select(WorkItem)
+            .where(WorkItem.instance_id == instance.id, WorkItem.status == "open")
+            .order_by(WorkItem.id)
+        )
+    )
+
+
+def subscriptions(instance: ProcessInstance) -> list[MessageSubscription]:
+    return list(
+        db.session.scalars(
+            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+        )
+    )

@@ -1,0 +1,144 @@
+"""Users, password checks and personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiToken, Group, User
+from app.models.base import utcnow
+from app.services import audit
+from app.services.errors import InvalidInput, NotFound
+
+_HASHER = PasswordHasher()
+# A real hash to verify against when the user does not exist, so a wrong username costs as much time.
+_DUMMY_HASH = _HASHER.hash("kasane-timing-equaliser")
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "ksn_"
+
+
+def password_problems(password: str, username: str = "") -> list[str]:
+    """Japanese reasons a password is not acceptable (empty when it is)."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+    kinds = sum(
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+    )
+    if kinds < 3:
+        problems.append("英小文字・英大文字・数字・記号のうち3種類以上を含めてください。")
+    if username and username.lower() in password.lower():
+        problems.append("パスワードにユーザー名を含めないでください。")
+    return problems
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def create_user(
+    username: str,
+    display_name: str,
+    password: str,
+    role: str,
+    *,
+    agency_id: int | None = None,
+    groups: list[str] | None = None,
+    is_demo: bool = False,
+    password_hash: str | None = None,
+) -> User:
+    """Add a user (not committed); the password must meet the rules.
+
+    ``password_hash`` lets a caller that creates many users with one known password hash it once.
+    """
+    problems = password_problems(password, username)
+    if problems:
+        raise InvalidInput(
+            "パスワードが条件を満たしていません。", fields={"password": " ".join(problems)}
+        )
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=password_hash or hash_password(password),
+        role=role,
+        agency_id=agency_id,
+        is_demo=is_demo,
+    )
+    if groups:
+        user.groups = list(db.session.scalars(select(Group).where(Group.key.in_(groups))))
+    db.session.add(user)
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None; a stale hash is upgraded on success."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    try:
+        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def find(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"ユーザー「{username}」は見つかりません。")
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(user: User, name: str = "cli") -> str:
+    """Create a personal API token; the plain value is shown once and only its hash is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token))
+    db.session.add(row)
+    db.session.flush()
+    audit.record("token.create", "api_token", row.id, user, detail={"name": name})
+    db.session.commit()
+    return token
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every live token of a user; returns how many."""
+    rows = list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    )
+    for row in rows:
+        row.revoked_at = utcnow()
+        audit.record("token.revoke", "api_token", row.id, user)
+    db.session.commit()
+    return len(rows)
+
+
+def user_for_token(token: str) -> User | None:
+    """The active owner of a live token, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None or not row.user.active:
+        return None
+    return row.user

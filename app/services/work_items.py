@@ -1,0 +1,230 @@
+"""The work queue: list, claim, release, reassign, save drafts and complete work items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, update
+
+from app.engine.runtime import TaskNotReady
+from app.extensions import db
+from app.models import FormSubmission, ProcessInstance, User, WorkItem
+from app.models.base import utcnow
+from app.services import audit, forms, instances, queues
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+SUPERVISOR_ROLES = {"supervisor"}
+STATUSES = {"open", "completed", "cancelled"}
+
+
+@dataclass
+class ItemFilter:
+    """What an inbox or API listing asks for."""
+
+    queue: str | None = None
+    assignee: str | None = None  # "me", "none", or a username
+    status: str = "open"
+    overdue: bool | None = None
+    page: int = 1
+    per_page: int = 25
+
+
+@dataclass
+class ItemPage:
+    items: list[WorkItem]
+    total: int
+    page: int
+    per_page: int
+
+
+def get(item_id: int, actor: User) -> WorkItem:
+    """A work item the actor may see; others get NotFound (no hint that it exists)."""
+    item = db.session.get(WorkItem, item_id)
+    if item is None or not may_see(actor, item):
+        raise NotFound("指定されたタスクは見つかりません。")
+    return item
+
+
+def may_see(actor: User, item: WorkItem) -> bool:
+    return item.assignee_id == actor.id or item.queue in queues_of_cached(actor)
+
+
+def queues_of_cached(actor: User) -> list[str]:
+    cached = getattr(actor, "_kasane_queues", None)
+    if cached is None:
+        cached = queues.queues_of(actor)
+        actor._kasane_queues = cached
+    return cached
+
+
+def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPage:
+    """A page of the work items the actor may see, filtered; reads only the work-item table."""
+    now = now or utcnow()
+    if flt.status not in STATUSES:
+        raise InvalidInput(
+            "状態の指定が正しくありません。",
+            fields={"status": "open / completed / cancelled のいずれかです。"},
+        )
+    if flt.page < 1 or not 1 <= flt.per_page <= 100:
+        raise InvalidInput(
+            "ページの指定が正しくありません。", fields={"page": "1以上、件数は1〜100です。"}
+        )
+    mine = queues_of_cached(actor)
+    if flt.queue is not None and flt.queue not in mine:
+        raise NotFound("指定されたキューは見つかりません。")
+    stmt: Select[Any] = select(WorkItem).where(WorkItem.status == flt.status)
+    visible = WorkItem.queue.in_([flt.queue] if flt.queue else mine)
+    stmt = stmt.where(visible if flt.queue else or_(visible, WorkItem.assignee_id == actor.id))
+    if flt.assignee == "me":
+        stmt = stmt.where(WorkItem.assignee_id == actor.id)
+    elif flt.assignee == "none":
+        stmt = stmt.where(WorkItem.assignee_id.is_(None))
+    elif flt.assignee:
+        other = db.session.scalar(select(User).where(User.username == flt.assignee))
+        stmt = stmt.where(WorkItem.assignee_id == (other.id if other else -1))
+    if flt.overdue is True:
+        stmt = stmt.where(and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now))
+    elif flt.overdue is False:
+        stmt = stmt.where(or_(WorkItem.due_at.is_(None), WorkItem.due_at >= now))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    stmt = stmt.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+    items = list(db.session.scalars(stmt.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
+    return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
+
+
+def claim(item_id: int, actor: User) -> WorkItem:
+    """Take an open item; a second person claiming it gets a Conflict."""
+    item = get(item_id, actor)
+    _require_open(item)
+    if item.assignee_id == actor.id:
+        return item
+    taken = db.session.execute(
+        update(WorkItem)
+        .where(WorkItem.id == item.id, WorkItem.status == "open", WorkItem.assignee_id.is_(None))
+        .values(assignee_id=actor.id, claimed_at=utcnow())
+    )
+    if taken.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("このタスクはすでに他の職員が担当しています。")
+    audit.record("work_item.claim", "work_item", item.id, actor, case_id=item.case_id)
+    db.session.commit()
+    db.session.refresh(item)
+    return item
+
+
+def release(item_id: int, actor: User) -> WorkItem:
+    """Give an item back to its queue (its assignee or a supervisor)."""
+    item = get(item_id, actor)
+    _require_open(item)
+    if item.assignee_id != actor.id and actor.role not in SUPERVISOR_ROLES:
+        raise Forbidden("担当者本人かスーパーバイザーだけが担当を外せます。")
+    item.assignee_id = None
+    item.claimed_at = None
+    audit.record("work_item.release", "work_item", item.id, actor, case_id=item.case_id)
+    db.session.commit()
+    return item
+
+
+def reassign(item_id: int, actor: User, username: str) -> WorkItem:
+    """A supervisor hands an item to a named member of its queue."""
+    item = get(item_id, actor)
+    _require_open(item)
+    if actor.role not in SUPERVISOR_ROLES:
+        raise Forbidden("担当の割り振りはスーパーバイザーだけが行えます。")
+    target = db.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if target is None or item.queue not in queues.queues_of(target):
+        raise InvalidInput(
+            "割り振り先の職員が見つからないか、このキューの担当ではありません。",
+            fields={"assignee": "職員を選び直してください。"},
+        )
+    before = item.assignee_id
+    item.assignee_id = target.id
+    item.claimed_at = utcnow()
+    audit.record(
+        "work_item.reassign",
+        "work_item",
+        item.id,
+        actor,
+        case_id=item.case_id,
+        detail={"from": before, "to": target.id},
+    )
+    db.session.commit()
+    return item
+
+
+def save_draft(item_id: int, actor: User, data: dict[str, Any]) -> WorkItem:
+    """Keep what the user typed without validating it or advancing the process."""
+    item = get(item_id, actor)
+    _require_open(item)
+    _require_workable(item, actor)
+    if not isinstance(data, dict):
+        raise InvalidInput("下書きの内容はJSONオブジェクトで送ってください。")
+    item.draft = data
+    db.session.commit()
+    return item
+
+
+def complete(
+    item_id: int, actor: User, data: dict[str, Any], now: datetime | None = None
+) -> WorkItem:
+    """Validate the form data, complete the engine task and run on; all in one transaction."""
+    now = now or utcnow()
+    item = get(item_id, actor)
+    _require_open(item)
+    _require_workable(item, actor)
+    instance = db.session.get(ProcessInstance, item.instance_id)
+    schema = instance.definition.forms.get(item.form_key) if item.form_key else None
+    forms.validate(schema or {"type": "object"}, data)
+    run = instances.resume(instance)
+    with instances.engine_errors():
+        try:
+            run.complete(item.task_id, data)
+        except TaskNotReady as exc:
+            db.session.rollback()
+            raise Conflict("このタスクはすでに完了しているか、取り消されています。") from exc
+    with instances.saving():
+        item.status = "completed"
+        item.completed_at = now
+        item.completed_by_id = actor.id
+        item.assignee_id = item.assignee_id or actor.id
+        item.draft = None
+        db.session.add(
+            FormSubmission(
+                work_item_id=item.id,
+                instance_id=instance.id,
+                case_id=item.case_id,
+                definition_id=instance.definition_id,
+                element_id=item.element_id,
+                form_key=item.form_key,
+                data=data,
+                submitted_by_id=actor.id,
+                submitted_at=now,
+            )
+        )
+        instances.persist(instance, run, now=now)
+        audit.record(
+            "work_item.complete",
+            "work_item",
+            item.id,
+            actor,
+            case_id=item.case_id,
+            detail={"element": item.element_id},
+        )
+    return item
+
+
+def _require_open(item: WorkItem) -> None:
+    if item.status == "completed":
+        raise Conflict("このタスクはすでに完了しています。")
+    if item.status != "open":
+        raise Conflict("このタスクは取り消されています。")
+
+
+def _require_workable(item: WorkItem, actor: User) -> None:
+    if item.assignee_id is not None and item.assignee_id != actor.id:
+        name = db.session.get(User, item.assignee_id)
+        raise Conflict(
+            f"このタスクは{name.display_name if name else '他の職員'}さんが担当しています。"
+        )

@@ -1,0 +1,200 @@
+"""JSON API v1: cases and work items; session or personal-token (Bearer) authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from marshmallow import Schema, ValidationError, fields, validate
+from wtforms import ValidationError as WTFValidationError
+
+from app.extensions import csrf
+from app.models import Case, User, WorkItem
+from app.services import cases, work_items
+from app.services.errors import InvalidInput, ServiceError, UnsupportedMediaType
+from app.web.errors import error_response
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)
+
+
+class WorkItemSchema(Schema):
+    id = fields.Int()
+    title = fields.Str()
+    element_id = fields.Str()
+    queue = fields.Str()
+    lane = fields.Str(allow_none=True)
+    form_key = fields.Str(allow_none=True)
+    status = fields.Str()
+    priority = fields.Int()
+    due_at = fields.DateTime(allow_none=True)
+    case_id = fields.Int(allow_none=True)
+    instance_id = fields.Int()
+    assignee = fields.Method("assignee_name", allow_none=True)
+    created_at = fields.DateTime()
+    claimed_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+    def assignee_name(self, item: WorkItem) -> str | None:
+        from app.extensions import db
+
+        user = db.session.get(User, item.assignee_id) if item.assignee_id else None
+        return user.username if user else None
+
+
+class CaseSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    title = fields.Str()
+    status = fields.Str()
+    stage = fields.Str()
+    intake_agency = fields.Function(lambda c: c.intake_agency.code if c.intake_agency else None)
+    primary_agency = fields.Function(lambda c: c.primary_agency.code if c.primary_agency else None)
+    created_at = fields.DateTime()
+
+
+class CaseCreateSchema(Schema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    agency = fields.Str(load_default=None, validate=validate.Length(max=40))
+    intake = fields.Dict(load_default=dict)
+
+
+class WorkItemQuerySchema(Schema):
+    queue = fields.Str(load_default=None, validate=validate.Length(max=80))
+    assignee = fields.Str(load_default=None, validate=validate.Length(max=80))
+    status = fields.Str(load_default="open", validate=validate.OneOf(sorted(work_items.STATUSES)))
+    overdue = fields.Bool(load_default=None)
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+MARSHMALLOW_JA = {
+    "Missing data for required field.": "必須項目です。",
+    "Not a valid integer.": "整数で指定してください。",
+    "Not a valid string.": "文字列で指定してください。",
+    "Not a valid boolean.": "true / false で指定してください。",
+    "Not a valid mapping type.": "オブジェクトで指定してください。",
+    "Unknown field.": "この項目は受け付けていません。",
+    "Invalid input type.": "JSONオブジェクトで送ってください。",
+}
+
+
+def _load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "リクエストの内容に誤りがあります。", fields=_fields_ja(exc.messages)
+        ) from exc
+
+
+def _fields_ja(messages: Any, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "_form" if key == "_schema" else str(key)
+            out.update(_fields_ja(value, f"{prefix}.{name}" if prefix else name))
+    elif isinstance(messages, list) and messages and isinstance(messages[0], str):
+        text = messages[0]
+        out[prefix or "_form"] = MARSHMALLOW_JA.get(text, _range_ja(text))
+    return out
+
+
+def _range_ja(text: str) -> str:
+    if text.startswith("Must be one of"):
+        return "指定できる値のいずれかにしてください。"
+    if "length" in text.lower():
+        return "長さが範囲外です。"
+    if "greater than" in text or "less than" in text:
+        return "値が範囲外です。"
+    return "値が正しくありません。"
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise UnsupportedMediaType("JSON形式（Content-Type: application/json）で送ってください。")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidInput("JSONとして読めない内容です。")
+    return data
+
+
+@bp.before_request
+def authenticate() -> Response | None:
+    if not current_user.is_authenticated:
+        return error_response(
+            401, "unauthorized", "ログインするか、APIトークンを指定してください。"
+        )
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"} and not g.get("auth_via_token"):
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except (CSRFError, WTFValidationError):
+            return error_response(
+                400, "csrf", "CSRFトークンがありません。X-CSRFToken ヘッダーを付けてください。"
+            )
+    return None
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError) -> Response:
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.post("/cases")
+def create_case() -> tuple[Response, int]:
+    body = _load(CaseCreateSchema(), _json_body())
+    case = cases.open_case(current_user, body["title"], body["intake"], body["agency"])
+    return jsonify(_case_json(case)), 201
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id: int) -> Response:
+    return jsonify(_case_json(cases.get(case_id, current_user)))
+
+
+def _case_json(case: Case) -> dict[str, Any]:
+    info = cases.summary(case)
+    out = CaseSchema().dump(case)
+    out["work_items"] = WorkItemSchema(many=True).dump(info["open_items"])
+    out["processes"] = [
+        {"id": i.id, "key": i.definition.key, "version": i.definition.version, "status": i.status}
+        for i in info["instances"]
+    ]
+    return out
+
+
+@bp.get("/work-items")
+def list_work_items() -> Response:
+    query = _load(WorkItemQuerySchema(), request.args.to_dict())
+    page = work_items.listing(current_user, work_items.ItemFilter(**query))
+    return jsonify(
+        {
+            "items": WorkItemSchema(many=True).dump(page.items),
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+        }
+    )
+
+
+@bp.get("/work-items/<int:item_id>")
+def get_work_item(item_id: int) -> Response:
+    return jsonify(WorkItemSchema().dump(work_items.get(item_id, current_user)))
+
+
+@bp.post("/work-items/<int:item_id>/claim")
+def claim(item_id: int) -> Response:
+    return jsonify(WorkItemSchema().dump(work_items.claim(item_id, current_user)))
+
+
+@bp.post("/work-items/<int:item_id>/release")
+def release(item_id: int) -> Response:
+    return jsonify(WorkItemSchema().dump(work_items.release(item_id, current_user)))
+
+
+@bp.post("/work-items/<int:item_id>/complete")
+def complete(item_id: int) -> Response:
+    item = work_items.complete(item_id, current_user, _json_body())
+    return jsonify(WorkItemSchema().dump(item))

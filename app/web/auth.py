@@ -1,0 +1,142 @@
+"""Logging in and out: the session login form, Bearer tokens for the API, and who the user is."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.extensions import db, login_manager
+from app.models import User
+from app.services import audit, users
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_FAILED = "ユーザー名またはパスワードが正しくありません。"
+LOGIN_INCOMPLETE = "ユーザー名とパスワードを入力してください。"
+API_UNAUTHORIZED = "ログインするか、APIトークンを指定してください。"
+USERNAME_MAX = 80
+BEARER = "bearer "
+
+
+def init_app(app: Flask) -> None:
+    """Teach flask-login how to find the user of a request."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "ログインしてください。"
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_user_from_token)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = db.session.get(User, int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.active else None
+
+
+def _load_user_from_token(req: Request) -> User | None:
+    # Tokens are for integrations, so they open the API only, not the pages staff use.
+    if not req.path.startswith("/api/"):
+        return None
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith(BEARER):
+        return None
+    user = users.user_for_token(header[len(BEARER) :].strip())
+    if user is not None:
+        g.auth_via_token = True
+    return user
+
+
+def _unauthorized() -> Response | BaseResponse:
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": {"code": "unauthorized", "message": API_UNAUTHORIZED}})
+        response.status_code = 401
+        return response
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=_here()))
+
+
+def _here() -> str:
+    """The current page as a site-relative path, to come back to after logging in."""
+    query = request.query_string.decode("utf-8", "replace")
+    return f"{request.path}?{query}" if query else request.path
+
+
+def safe_next(target: str | None) -> str | None:
+    """The target if it is a path on this site; None for anything a browser could take elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers read "\" as "/" and drop tabs and newlines, so "/\evil" or "/\t/evil" leave the site.
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse | tuple[str, int]:
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(next_url or url_for("home.index"))
+        return render_template("auth/login.html", username="", next=next_url)
+
+    username = request.form.get("username", "").strip()[:USERNAME_MAX]
+    password = request.form.get("password", "")
+    if not username or not password:
+        return _form_again(username, next_url, LOGIN_INCOMPLETE, 422)
+    user = users.authenticate(username, password)
+    if user is None:
+        audit.record_alone(
+            "auth.login",
+            "user",
+            None,
+            None,
+            outcome="failure",
+            detail={"username": username},
+            actor_name="anonymous",
+        )
+        return _form_again(username, next_url, LOGIN_FAILED, 401)
+
+    audit.record("auth.login", "user", user.id, user)
+    db.session.commit()
+    # A fresh session at login, so nothing set before it (such as the CSRF secret) carries over.
+    session.clear()
+    login_user(user)
+    return redirect(next_url or url_for("home.index"))
+
+
+def _form_again(username: str, next_url: str | None, error: str, status: int) -> tuple[str, int]:
+    """The login form again with the error and the username typed (never the password)."""
+    return render_template("auth/login.html", username=username, next=next_url, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> BaseResponse:
+    audit.record("auth.logout", "user", current_user.id, current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("ログアウトしました。", "info")
+    return redirect(url_for("auth.login"))

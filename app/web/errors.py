@@ -1,0 +1,74 @@
+"""Turns expected failures into Japanese pages or JSON errors with the right status; never a bare 500."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.services.errors import ServiceError
+
+HTTP_MESSAGES = {
+    400: "リクエストの内容が正しくありません。",
+    401: "ログインが必要です。",
+    403: "この操作を行う権限がありません。",
+    404: "ページが見つかりません。",
+    405: "この方法ではアクセスできません。",
+    409: "他の操作と競合しました。",
+    413: "送信された内容が大きすぎます。",
+    415: "送信形式が正しくありません。",
+    422: "入力内容に誤りがあります。",
+    429: "短時間に操作が多すぎます。しばらくしてからお試しください。",
+    500: "システムで問題が発生しました。時間をおいてもう一度お試しください。",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> Response:
+    """The one error shape: JSON under /api, a Japanese page elsewhere."""
+    if wants_json():
+        body: dict[str, object] = {"code": code, "message": message}
+        if fields:
+            body["fields"] = fields
+        response = jsonify({"error": body})
+    else:
+        response = Response(
+            render_template("error.html", status=status, message=message, fields=fields or {})
+        )
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Response:
+        return error_response(
+            400,
+            "csrf",
+            "フォームの有効期限が切れたか、不正な送信です。画面を再読み込みしてください。",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(
+            status, code, HTTP_MESSAGES.get(status, exc.description or "エラーが発生しました。")
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        from app.extensions import db
+
+        db.session.rollback()
+        return error_response(500, "internal_error", HTTP_MESSAGES[500])

@@ -1,0 +1,22 @@
+"""The page staff land on: who they are and how much work waits in their queues."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from app.services import overview
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    user = current_user._get_current_object()
+    return render_template(
+        "home.html",
+        user=user,
+        queue_counts=overview.queue_counts(user),
+        assigned_count=overview.assigned_count(user),
+    )

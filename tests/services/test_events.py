@@ -1,0 +1,117 @@
+"""Timers, messages and escalation through the persisted path, also for long-lived cases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import MessageSubscription, ProcessInstance, WorkItem
+from app.services import events, instances, work_items
+from app.services.errors import NotFound
+
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+
+def _elements(instance: ProcessInstance) -> list[str]:
+    return sorted(item.element_id for item in instances.open_items(instance))
+
+
+def test_three_day_timer_does_not_fire_at_two_days_and_fires_after_three(deployed: Flask) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        instance = instances.start("waits", correlation_key="K-1")
+        assert _elements(instance) == []
+        assert instance.next_timer_at == T0 + timedelta(days=3)
+        clock.shift(timedelta(days=2))
+        assert events.fire_due_timers() == 0
+        assert _elements(instance) == []
+        clock.shift(timedelta(days=1, seconds=1))
+        assert events.fire_due_timers() == 1
+        db.session.refresh(instance)
+        assert _elements(instance) == ["revisit"]
+        # The event-based gateway dropped the message branch with the timer's firing.
+        assert db.session.scalars(select(MessageSubscription)).all() == []
+
+
+def test_message_reaches_only_the_waiting_instance_with_that_correlation(
+    deployed: Flask, user
+) -> None:
+    first = instances.start("waits", correlation_key="K-1")
+    second = instances.start("waits", correlation_key="K-2")
+    delivered = events.deliver("consent_obtained", "K-2", {"scope": ["elderly-center"]})
+    assert delivered == [second.id]
+    assert _elements(second) == ["after_consent"]
+    assert _elements(first) == []
+    db.session.refresh(second)
+    assert second.next_timer_at is None  # the timer branch was withdrawn
+    with pytest.raises(NotFound, match="K-9"):
+        events.deliver("consent_obtained", "K-9", {})
+    with pytest.raises(NotFound):
+        events.deliver("consent_obtained", "K-2", {})  # already delivered: no longer waiting
+
+
+def test_message_payload_reaches_the_process_data(deployed: Flask, user) -> None:
+    instance = instances.start("waits", correlation_key="K-3")
+    events.deliver("consent_obtained", "K-3", {"scope": ["elderly-center"]})
+    run = instances.resume(db.session.get(ProcessInstance, instance.id))
+    assert run.last_data()["consent"] == {"scope": ["elderly-center"]}
+
+
+def test_stalled_task_escalates_to_supervisor_queue_and_stays_open(deployed: Flask, user) -> None:
+    coordinator = user("demo-coordinator")
+    with time_machine.travel(T0, tick=False) as clock:
+        instance = instances.start("waits", correlation_key="K-4")
+        events.deliver("consent_obtained", "K-4", {})
+        [first] = instances.open_items(instance)
+        work_items.complete(first.id, coordinator, {"note": "連絡済み"})
+        [handle] = instances.open_items(instance)
+        assert handle.element_id == "handle" and handle.due_at == T0 + timedelta(days=7)
+        clock.shift(timedelta(days=6))
+        assert events.fire_due_timers() == 0
+        clock.shift(timedelta(days=1, minutes=1))
+        assert events.fire_due_timers() == 1
+        items = {i.element_id: i for i in instances.open_items(instance)}
+        assert set(items) == {"handle", "escalate"}
+        assert items["escalate"].queue == "supervisors" and items["escalate"].priority == 90
+        assert items["handle"].id == handle.id  # the original task is untouched
+        work_items.complete(handle.id, coordinator, {"note": "対応完了"})
+
+
+def test_long_lived_case_loops_300_times_with_bounded_state(deployed: Flask, user) -> None:
+    coordinator = user("demo-coordinator")
+    instance = instances.start("loop", data={"limit": 300})
+    sizes = []
+    for _ in range(300):
+        [item] = instances.open_items(instance)
+        work_items.complete(item.id, coordinator, {"note": "定期確認"})
+        sizes.append(len(db.session.get(ProcessInstance, instance.id).state))
+    db.session.refresh(instance)
+    assert instance.status == "completed"
+    assert instance.compactions >= 299
+    assert max(sizes[10:]) < 1.2 * min(sizes[10:])
+    done = db.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id)).all()
+    assert len(done) == 300 and all(i.status == "completed" for i in done)
+
+
+def test_timer_and_message_still_work_after_many_compactions(deployed: Flask, user) -> None:
+    """A case that has looped a long time still waits on timers and messages correctly."""
+    coordinator = user("demo-coordinator")
+    loop = instances.start("loop", data={"limit": 400})
+    for _ in range(120):
+        [item] = instances.open_items(loop)
+        work_items.complete(item.id, coordinator, {"note": "x"})
+    with time_machine.travel(T0, tick=False) as clock:
+        waiting = instances.start("waits", correlation_key="K-5")
+        events.deliver("consent_obtained", "K-5", {})
+        for _ in range(1):
+            [item] = instances.open_items(waiting)
+            work_items.complete(item.id, coordinator, {"note": "x"})
+        clock.shift(timedelta(days=7, seconds=1))
+        assert events.fire_due_timers() == 1
+    assert set(_elements(waiting)) == {"handle", "escalate"}
+    db.session.refresh(loop)
+    assert loop.compactions >= 119 and loop.status == "waiting"
