@@ -115,3 +115,34 @@ def test_timer_and_message_still_work_after_many_compactions(deployed: Flask, us
     assert set(_elements(waiting)) == {"handle", "escalate"}
     db.session.refresh(loop)
     assert loop.compactions >= 119 and loop.status == "waiting"
+
+
+def test_worker_command_fires_due_timers_once(deployed: Flask) -> None:
+    instance_id = instances.start("waits", correlation_key="K-6").id
+    db.session.execute(
+        ProcessInstance.__table__.update()
+        .where(ProcessInstance.id == instance_id)
+        .values(next_timer_at=datetime(2000, 1, 1, tzinfo=UTC))
+    )
+    db.session.commit()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=4), tick=False):
+        result = deployed.test_cli_runner().invoke(args=["kasane", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "1 件" in result.output
+    assert _elements(db.session.get(ProcessInstance, instance_id)) == ["revisit"]
+
+
+def test_a_timer_locked_by_another_worker_is_skipped(deployed: Flask) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is a PostgreSQL feature; SQLite has a single writer")
+    instance = instances.start("waits", correlation_key="K-7")
+    instance_id = instance.id
+    db.session.commit()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=4), tick=False):
+        with db.engine.connect() as other_worker:
+            other_worker.execute(
+                select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update()
+            )
+            assert events.fire_due_timers() == 0
+            other_worker.rollback()
+        assert events.fire_due_timers() == 1
