@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from app.engine.specs import DeployError
 from app.extensions import db
-from app.services import definitions, demo, events, instances, users
+from app.services import definitions, demo, demo_cases, events, instances, users
 from app.services.errors import ServiceError
 
 kasane = AppGroup("kasane", help="Kasane の運用コマンド")
@@ -122,7 +122,24 @@ def token_revoke(username: str) -> None:
 def demo_command() -> None:
     """Load the clearly marked demo data set (idempotent) and print how to log in."""
     demo_users = demo.load_demo_users()
+    created = demo_cases.load_demo_cases()
+    if created:
+        click.echo(f"【デモデータ】デモ用ケースを {created} 件作成しました")
     click.echo("【デモデータ】以下のデモ用ユーザーでログインできます（本番では使わないでください）")
     click.echo(f"  パスワード（全員共通）: {demo.DEMO_PASSWORD}")
     for u in demo_users:
         click.echo(f"  {u.username:<22} {u.display_name}")
+
+
+@kasane.command("layout")
+@click.argument("paths", nargs=-1, required=True)
+def layout_command(paths: tuple[str, ...]) -> None:
+    """Rewrite the diagram interchange (DI) of BPMN files: lanes as bands, flow left to right."""
+    from pathlib import Path
+
+    from app.services.diagram_layout import layout
+
+    for raw in paths:
+        path = Path(raw)
+        path.write_bytes(layout(path.read_bytes()))
+        click.echo(f"{path}: 図の配置を更新しました")

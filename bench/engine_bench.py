@@ -19,10 +19,11 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-import app.engine  # noqa: E402,F401  (lifts the library's depth-1000 stall, or h500 cannot run at all)
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+import app.engine  # noqa: E402,F401  (lifts the library's depth-1000 stall, or h500 cannot run at all)
 
 HISTORIES = (10, 100, 500)
 SAMPLES = int(os.environ.get("KASANE_BENCH_SAMPLES", "40"))
@@ -63,7 +64,9 @@ def persisted(database_url: str, history: int) -> float:
     from app.models import User
     from app.services import definitions, demo, instances, work_items
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "KASANE_FORMS_DIR": str(HERE / "forms")})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "KASANE_FORMS_DIR": str(HERE / "forms")}
+    )
     with app.app_context():
         upgrade()
         demo.load_demo_users()
@@ -97,7 +100,12 @@ def with_pg_database(server_url: str, history: int) -> float:
 
     parsed = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"kasane_bench_{uuid.uuid4().hex[:8]}"
-    admin = {"host": parsed.host, "port": parsed.port or 5432, "user": parsed.username, "dbname": "postgres"}
+    admin = {
+        "host": parsed.host,
+        "port": parsed.port or 5432,
+        "user": parsed.username,
+        "dbname": "postgres",
+    }
     with psycopg.connect(**admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

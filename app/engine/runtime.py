@@ -55,6 +55,8 @@ class ReadyTask:
     name: str
     lane: str | None
     properties: dict[str, str]
+    queue_hint: str | None = None
+    process_key: str | None = None
 
     @property
     def form_key(self) -> str | None:
@@ -134,6 +136,15 @@ class Run:
             task_count=len(self.workflow.tasks),
         )
 
+    def properties_of(self, element_id: str, process_key: str | None = None) -> dict[str, str]:
+        """The Kasane properties of an element (``stage``, ``dueInDays``, ...), from the spec."""
+        spec = self.bundle.spec
+        if process_key and process_key != spec.name:
+            spec = self.bundle.subprocess_specs.get(process_key, spec)
+        task_spec = spec.task_specs.get(element_id)
+        extensions = getattr(task_spec, "extensions", None) or {}
+        return dict(extensions.get("properties", {}))
+
     def waiting_events(self) -> list[Any]:
         """Pending catch events, with an event-based gateway's alternatives listed one by one."""
         pending = []
@@ -148,17 +159,23 @@ class Run:
         return pending
 
     def ready_tasks(self) -> list[ReadyTask]:
-        tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
-        return [
-            ReadyTask(
-                task_id=str(t.id),
-                element_id=t.task_spec.bpmn_id,
-                name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                lane=t.task_spec.lane,
-                properties=dict(t.task_spec.extensions.get("properties", {})),
+        ready = []
+        for t in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            properties = dict(t.task_spec.extensions.get("properties", {}))
+            hint_variable = properties.get("queueFromData")
+            hint = t.data.get(hint_variable) if hint_variable else None
+            ready.append(
+                ReadyTask(
+                    task_id=str(t.id),
+                    element_id=t.task_spec.bpmn_id,
+                    name=t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                    lane=t.task_spec.lane,
+                    properties=properties,
+                    queue_hint=hint if isinstance(hint, str) else None,
+                    process_key=t.workflow.spec.name,
+                )
             )
-            for t in tasks
-        ]
+        return ready
 
     def last_data(self) -> dict[str, Any]:
         """The data of the most recently changed unfinished task (what gateways would read next)."""

@@ -61,10 +61,11 @@ class ProcessInfo:
     file_name: str
     called_keys: set[str] = field(default_factory=set)
     user_tasks: list[UserTaskInfo] = field(default_factory=list)
+    start_form: str | None = None
 
     @property
     def form_keys(self) -> set[str]:
-        keys: set[str] = set()
+        keys: set[str] = {self.start_form} if self.start_form else set()
         for task in self.user_tasks:
             keys.update(
                 v for k, v in task.properties.items() if k in (FORM_PROPERTY, UI_FORM_PROPERTY)
@@ -103,6 +104,8 @@ def inspect(
             raise DeployError(info.file_name, getattr(exc, "id", None), str(exc)) from exc
         for task in info.user_tasks:
             _check_user_task(info, task, load_form)
+        if info.start_form:
+            _check_form(info, "start", info.start_form, load_form)
     return infos
 
 
@@ -200,6 +203,14 @@ def _describe(doc: Document, root: Any) -> list[ProcessInfo]:
             name=process.get("name") or process.get("id"),
             file_name=doc.file_name,
         )
+        for start in process.xpath("bpmn:startEvent", namespaces=NS):
+            info.start_form = (
+                start.xpath(
+                    f"string(bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property[@name='{FORM_PROPERTY}']/@value)",
+                    namespaces=NS,
+                )
+                or info.start_form
+            )
         for call in process.xpath(".//bpmn:callActivity", namespaces=NS):
             info.called_keys.add(call.get("calledElement") or "")
         for task in process.xpath(".//bpmn:userTask|.//bpmn:manualTask", namespaces=NS):
@@ -226,8 +237,6 @@ def _describe(doc: Document, root: Any) -> list[ProcessInfo]:
 def _check_user_task(
     info: ProcessInfo, task: UserTaskInfo, load_form: Callable[[str], dict]
 ) -> None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
 
     if not task.lane:
         raise DeployError(info.file_name, task.element_id, "ユーザータスクがレーンに属していません")
@@ -243,28 +252,41 @@ def _check_user_task(
         raise DeployError(
             info.file_name, task.element_id, f"フォーム（{FORM_PROPERTY}）が指定されていません"
         )
-    for key in (task.form_key, task.properties.get(UI_FORM_PROPERTY)):
-        if not key:
-            continue
-        try:
-            schema = load_form(key)
-        except KeyError as exc:
-            raise DeployError(
-                info.file_name, task.element_id, f"フォーム '{key}' が見つかりません"
-            ) from exc
-        except ValueError as exc:
-            raise DeployError(
-                info.file_name, task.element_id, f"フォーム '{key}' はJSONとして読めません"
-            ) from exc
-        if key == task.form_key:
-            try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as exc:
-                raise DeployError(
-                    info.file_name,
-                    task.element_id,
-                    f"フォーム '{key}' はJSON Schemaとして正しくありません: {exc.message}",
-                ) from exc
+    _check_form(info, task.element_id, task.form_key, load_form)
+    ui_key = task.properties.get(UI_FORM_PROPERTY)
+    if ui_key:
+        _load_form(info, task.element_id, ui_key, load_form)
+
+
+def _load_form(
+    info: ProcessInfo, element_id: str, key: str, load_form: Callable[[str], dict]
+) -> dict:
+    try:
+        return load_form(key)
+    except KeyError as exc:
+        raise DeployError(info.file_name, element_id, f"フォーム '{key}' が見つかりません") from exc
+    except ValueError as exc:
+        raise DeployError(
+            info.file_name, element_id, f"フォーム '{key}' はJSONとして読めません"
+        ) from exc
+
+
+def _check_form(
+    info: ProcessInfo, element_id: str, key: str, load_form: Callable[[str], dict]
+) -> None:
+    """The form exists, is JSON and is a valid Draft 2020-12 schema."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    schema = _load_form(info, element_id, key, load_form)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise DeployError(
+            info.file_name,
+            element_id,
+            f"フォーム '{key}' はJSON Schemaとして正しくありません: {exc.message}",
+        ) from exc
 
 
 def _parser_for(documents: Iterable[Document]) -> SpiffBpmnParser:

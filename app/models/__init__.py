@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEvent
 from app.models.cases import Case
+from app.models.settings import Setting
 from app.models.users import Agency, ApiToken, Group, Membership, User
 from app.models.workflow import (
     FormSubmission,
@@ -22,6 +23,7 @@ __all__ = [
     "MessageSubscription",
     "ProcessDefinition",
     "ProcessInstance",
+    "Setting",
     "User",
     "WorkItem",
 ]

@@ -27,6 +27,8 @@ class Case(db.Model):
     intake: Mapped[dict] = mapped_column(JSONDoc, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cycle: Mapped[int] = mapped_column(Integer, default=1)
 
     intake_agency: Mapped[Agency | None] = relationship(foreign_keys=[intake_agency_id])
     primary_agency: Mapped[Agency | None] = relationship(foreign_keys=[primary_agency_id])

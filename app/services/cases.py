@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Agency, Case, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import audit, instances
-from app.services.errors import InvalidInput, NotFound
+from app.services import audit, definitions, forms, instances, settings
+from app.services.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CASE_PROCESS = "support_case"
 
@@ -40,6 +40,9 @@ def open_case(
             )
     if agency is None:
         raise InvalidInput("受付窓口を指定してください。", fields={"agency": "必須項目です。"})
+    start_form = intake_form()
+    if start_form is not None:
+        forms.validate(start_form, intake)
     with instances.saving():
         return _record_case(actor, title, intake, agency)
 
@@ -56,10 +59,57 @@ def _record_case(actor: User, title: str, intake: dict[str, Any], agency: Agency
     )
     db.session.add(case)
     db.session.flush()
-    key = current_app.config.get("KASANE_CASE_PROCESS", DEFAULT_CASE_PROCESS)
-    data = {"case_number": case.number, "intake_agency": agency.code, "intake": intake}
-    instances.start(key, case=case, data=data, actor=actor, commit=False)
+    _start_cycle(case, agency, actor)
     audit.record("case.create", "case", case.id, actor, case_id=case.id)
+    return case
+
+
+def case_process_key() -> str:
+    return current_app.config.get("KASANE_CASE_PROCESS", DEFAULT_CASE_PROCESS)
+
+
+def intake_form() -> dict[str, Any] | None:
+    """The 相談受付・申込票 schema: the start form of the newest case process, if it has one."""
+    definition = definitions.latest(case_process_key())
+    return definition.forms.get(definition.start_form) if definition.start_form else None
+
+
+def _start_cycle(case: Case, agency: Agency, actor: User) -> None:
+    key = case_process_key()
+    data = {
+        "case_number": case.number,
+        "cycle": case.cycle,
+        "intake_agency": agency.code,
+        "primary_agency": agency.code,
+        **settings.process_variables(),
+    }
+    instances.start(key, case=case, data=data, actor=actor, commit=False)
+
+
+def reopen(case_id: int, actor: User, reason: str) -> Case:
+    """Start a new support cycle for a closed case: same person and household, history intact."""
+    case = get(case_id, actor)
+    if case.status != "closed":
+        raise Conflict("終結していないケースは再開できません。")
+    if not reason.strip():
+        raise InvalidInput(
+            "再開の理由を入力してください。", fields={"reason": "必須項目です。入力してください。"}
+        )
+    agency = actor.agency or case.primary_agency or case.intake_agency
+    with instances.saving():
+        case.cycle = (case.cycle or 1) + 1
+        case.status, case.stage, case.closed_at = "open", "intake", None
+        case.intake_agency_id = agency.id
+        case.primary_agency_id = agency.id
+        _start_cycle(case, agency, actor)
+        audit.record(
+            "case.reopen",
+            "case",
+            case.id,
+            actor,
+            case_id=case.id,
+            detail={"cycle": case.cycle, "reason": reason},
+        )
     return case
 
 

@@ -101,6 +101,7 @@ def deploy_documents(
                 file_name=info.file_name,
                 bpmn_xml=xml,
                 forms=forms,
+                start_form=info.start_form,
                 called_definition_ids=[],
                 content_hash=content_hash,
                 deployed_by=actor.username if actor else actor_name,

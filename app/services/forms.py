@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -38,6 +39,15 @@ def field_path(error: ValidationError) -> str:
 
 
 def _missing_property(error: ValidationError) -> str | None:
+    """The property a ``required`` error names (jsonschema reports one error per missing property)."""
+    suffix = " is a required property"
+    if error.message.endswith(suffix):
+        try:
+            name = ast.literal_eval(error.message[: -len(suffix)])
+        except (ValueError, SyntaxError):
+            name = None
+        if isinstance(name, str):
+            return name
     for name in error.validator_value:
         if isinstance(error.instance, dict) and name not in error.instance:
             return str(name)

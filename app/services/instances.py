@@ -15,7 +15,7 @@ from app.engine.runtime import EngineError, ReadyTask, Run
 from app.extensions import db
 from app.models import Case, MessageSubscription, ProcessDefinition, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import audit, definitions, queues
+from app.services import audit, case_progress, definitions, queues
 from app.services.errors import Conflict, ProcessFailure
 
 DEFAULT_PRIORITY = 50
@@ -115,13 +115,16 @@ def persist(
         instance.compactions = (instance.compactions or 0) + 1
     if case is None and instance.case_id is not None:
         case = db.session.get(Case, instance.case_id)
-    _sync_work_items(instance, snap.ready_tasks, case, now)
+    new_tasks = _sync_work_items(instance, snap.ready_tasks, case, now)
     _sync_subscriptions(instance, snap.waiting_messages)
+    if case is not None:
+        case_progress.on_step(case, instance, snap.completed, new_tasks)
 
 
 def _sync_work_items(
     instance: ProcessInstance, ready: list[ReadyTask], case: Case | None, now: datetime
-) -> None:
+) -> list[ReadyTask]:
+    """Cancel items whose task is gone, add items for new READY tasks; returns the new tasks."""
     open_items = {
         item.task_id: item
         for item in db.session.scalars(
@@ -135,19 +138,21 @@ def _sync_work_items(
             item.completed_at = now
     new = [task for task in ready if task.task_id not in open_items]
     if not new:
-        return
+        return new
     queue_of = queues.resolve({task.lane for task in new}, case)
     for task in new:
         days = task.properties.get("dueInDays")
+        queue = queues.for_agency_code(task.queue_hint) or queue_of[task.lane]
         db.session.add(
             WorkItem(
                 instance_id=instance.id,
                 case_id=instance.case_id,
                 task_id=task.task_id,
                 element_id=task.element_id,
+                process_key=task.process_key,
                 title=task.name,
                 lane=task.lane,
-                queue=queue_of[task.lane],
+                queue=queue,
                 form_key=task.form_key,
                 status="open",
                 priority=int(task.properties.get("priority") or DEFAULT_PRIORITY),
@@ -155,6 +160,7 @@ def _sync_work_items(
                 created_at=now,
             )
         )
+    return new
 
 
 def _sync_subscriptions(instance: ProcessInstance, waiting: list[str]) -> None:

@@ -5,15 +5,24 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import Case, Group, User
+from app.models import Agency, Case, Group, User
 
-# Lanes whose queue depends on the case: the agency recorded on it.
-CASE_LANES = {"主担当機関": "primary", "受付窓口": "intake"}
+# Lanes whose queue depends on the case: the agency now responsible for it (the window that took
+# the case in, or the one it was handed to).
+CASE_LANES = {"主担当機関", "受付窓口"}
 UNROUTED_PREFIX = "lane:"
 
 
 def agency_queue(code: str) -> str:
     return f"agency:{code}"
+
+
+def for_agency_code(code: str | None) -> str | None:
+    """The queue of a named agency, when the code names one (a task's ``queueFromData``)."""
+    if not code:
+        return None
+    exists = db.session.scalar(select(Agency.id).where(Agency.code == code))
+    return agency_queue(code) if exists else None
 
 
 def resolve(lanes: set[str | None], case: Case | None) -> dict[str | None, str]:
@@ -34,8 +43,7 @@ def resolve(lanes: set[str | None], case: Case | None) -> dict[str | None, str]:
 
 def _resolve_one(lane: str | None, case: Case | None, groups: dict[str, str]) -> str:
     if lane in CASE_LANES and case is not None:
-        agency = case.primary_agency if CASE_LANES[lane] == "primary" else case.intake_agency
-        agency = agency or case.intake_agency or case.primary_agency
+        agency = case.primary_agency or case.intake_agency
         if agency is not None:
             return agency_queue(agency.code)
     if lane and lane in groups:

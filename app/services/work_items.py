@@ -10,9 +10,9 @@ from sqlalchemy import Select, and_, func, or_, select, update
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
-from app.models import FormSubmission, ProcessInstance, User, WorkItem
+from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import audit, forms, instances, queues
+from app.services import audit, case_progress, forms, instances, queues
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 SUPERVISOR_ROLES = {"supervisor"}
@@ -27,8 +27,19 @@ class ItemFilter:
     assignee: str | None = None  # "me", "none", or a username
     status: str = "open"
     overdue: bool | None = None
+    stage: str | None = None
+    q: str | None = None  # case number (prefix) or words of the case title
+    sort: str = "due"
     page: int = 1
     per_page: int = 25
+
+
+SORTS = {
+    "due": (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id),
+    "priority": (WorkItem.priority.desc(), WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id),
+    "newest": (WorkItem.created_at.desc(), WorkItem.id.desc()),
+    "oldest": (WorkItem.created_at, WorkItem.id),
+}
 
 
 @dataclass
@@ -88,8 +99,20 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         stmt = stmt.where(and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now))
     elif flt.overdue is False:
         stmt = stmt.where(or_(WorkItem.due_at.is_(None), WorkItem.due_at >= now))
+    if flt.stage or flt.q:
+        stmt = stmt.join(Case, Case.id == WorkItem.case_id)
+    if flt.stage:
+        stmt = stmt.where(Case.stage == flt.stage)
+    if flt.q:
+        words = flt.q.strip()[:100]
+        stmt = stmt.where(
+            or_(
+                Case.number.startswith(words, autoescape=True),
+                Case.title.contains(words, autoescape=True),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    stmt = stmt.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+    stmt = stmt.order_by(*SORTS[flt.sort])
     items = list(db.session.scalars(stmt.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
 
@@ -203,6 +226,10 @@ def complete(
                 submitted_at=now,
             )
         )
+        if item.case_id is not None:
+            case = db.session.get(Case, item.case_id)
+            properties = run.properties_of(item.element_id, item.process_key)
+            case_progress.on_submission(case, item.element_id, data, run.last_data(), properties)
         instances.persist(instance, run, now=now)
         audit.record(
             "work_item.complete",

@@ -66,6 +66,9 @@ class WorkItemQuerySchema(Schema):
     assignee = fields.Str(load_default=None, validate=validate.Length(max=80))
     status = fields.Str(load_default="open", validate=validate.OneOf(sorted(work_items.STATUSES)))
     overdue = fields.Bool(load_default=None)
+    stage = fields.Str(load_default=None, validate=validate.Length(max=40))
+    q = fields.Str(load_default=None, validate=validate.Length(max=100))
+    sort = fields.Str(load_default="due", validate=validate.OneOf(sorted(work_items.SORTS)))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:34:09.123216
+Create Date: 2026-11-26 15:57:23.649772
 
 """
 from alembic import op
@@ -26,6 +26,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agency')),
     sa.UniqueConstraint('code', name=op.f('uq_agency_code'))
     )
+    op.create_table('municipality_setting',
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=120), nullable=True),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_municipality_setting'))
+    )
     op.create_table('process_definition',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=120), nullable=False),
@@ -34,6 +41,7 @@ def upgrade():
     sa.Column('file_name', sa.String(length=255), nullable=False),
     sa.Column('bpmn_xml', sa.Text(), nullable=False),
     sa.Column('forms', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('start_form', sa.String(length=255), nullable=True),
     sa.Column('called_definition_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('deployed_by', sa.String(length=120), nullable=False),
@@ -102,6 +110,8 @@ def upgrade():
     sa.Column('intake', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cycle', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_support_case_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['intake_agency_id'], ['agency.id'], name=op.f('fk_support_case_intake_agency_id_agency')),
     sa.ForeignKeyConstraint(['primary_agency_id'], ['agency.id'], name=op.f('fk_support_case_primary_agency_id_agency')),
@@ -173,6 +183,7 @@ def upgrade():
     sa.Column('case_id', sa.Integer(), nullable=True),
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('element_id', sa.String(length=120), nullable=False),
+    sa.Column('process_key', sa.String(length=120), nullable=True),
     sa.Column('title', sa.String(length=255), nullable=False),
     sa.Column('lane', sa.String(length=120), nullable=True),
     sa.Column('queue', sa.String(length=80), nullable=False),
@@ -274,5 +285,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_process_definition_key'))
 
     op.drop_table('process_definition')
+    op.drop_table('municipality_setting')
     op.drop_table('agency')
     # ### end Alembic commands ###

@@ -141,7 +141,9 @@ def test_a_timer_locked_by_another_worker_is_skipped(deployed: Flask) -> None:
     with time_machine.travel(datetime.now(UTC) + timedelta(days=4), tick=False):
         with db.engine.connect() as other_worker:
             other_worker.execute(
-                select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update()
+                select(ProcessInstance.id)
+                .where(ProcessInstance.id == instance_id)
+                .with_for_update()
             )
             assert events.fire_due_timers() == 0
             other_worker.rollback()

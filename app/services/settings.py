@@ -1,0 +1,76 @@
+"""Municipality settings with their defaults; the support flow reads them when a case starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Setting, User
+from app.services import audit
+from app.services.errors import InvalidInput
+
+VISIT_INTERVALS = {"P7D", "P14D", "P30D"}
+CHECK_INTERVALS = {"P14D", "P30D", "P60D"}
+
+# (default, Japanese label, check)
+DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
+    "stall_after_days": (
+        7,
+        "期限を過ぎてから停滞とみなすまでの日数",
+        lambda v: isinstance(v, int) and 1 <= v <= 90,
+    ),
+    "monitoring_interval": ("P30D", "窓口での確認の間隔", lambda v: v in CHECK_INTERVALS),
+    "support_decision_required": (
+        True,
+        "市町村による支援決定を行う",
+        lambda v: isinstance(v, bool),
+    ),
+    "revisit_after": ("P14D", "アウトリーチ再訪問の標準間隔", lambda v: v in VISIT_INTERVALS),
+    "retention_check_after": (
+        "P30D",
+        "参加支援の定着確認の標準間隔",
+        lambda v: v in CHECK_INTERVALS,
+    ),
+    "next_visit_after": ("P14D", "同意後アウトリーチの標準間隔", lambda v: v in VISIT_INTERVALS),
+}
+
+
+def current() -> dict[str, Any]:
+    """Every setting, stored value or default."""
+    values = {key: default for key, (default, _, _) in DEFINITIONS.items()}
+    for row in db.session.scalars(select(Setting).where(Setting.key.in_(DEFINITIONS))):
+        values[row.key] = row.value
+    return values
+
+
+def update(key: str, value: Any, actor: User | None) -> None:
+    """Change one setting (validated, audited, not committed)."""
+    if key not in DEFINITIONS:
+        raise InvalidInput("その設定項目はありません。", fields={key: "不明な設定です。"})
+    if not DEFINITIONS[key][2](value):
+        raise InvalidInput(
+            "設定値が正しくありません。", fields={key: f"{DEFINITIONS[key][1]}の値が範囲外です。"}
+        )
+    row = db.session.get(Setting, key)
+    before = row.value if row else None
+    if row is None:
+        row = Setting(key=key)
+        db.session.add(row)
+    row.value = value
+    row.updated_by = actor.username if actor else "system"
+    audit.record("setting.change", "setting", key, actor, detail={"before": before, "after": value})
+
+
+def process_variables() -> dict[str, Any]:
+    """The settings as the support flow's BPMN reads them (timer expressions are ISO durations)."""
+    values = current()
+    return {
+        "stall_after_days": values["stall_after_days"],
+        "monitoring_interval": values["monitoring_interval"],
+        "support_decision_required": values["support_decision_required"],
+        "revisit_after": values["revisit_after"],
+        "retention_check_after": values["retention_check_after"],
+        "next_visit_after": values["next_visit_after"],
+    }

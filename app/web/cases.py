@@ -1,0 +1,87 @@
+"""Case pages: summary, plan versions, decisions, timeline and the position on the diagram; new intakes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import Agency, ProcessDefinition
+from app.services import case_progress, case_view, cases
+from app.services.errors import InvalidInput, ServiceError
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def show(case_id: int) -> str:
+    case = cases.get(case_id, current_user._get_current_object())
+    view = case_view.build(case)
+    forms = view.instance.definition.forms if view.instance else {}
+    return render_template(
+        "cases/show.html",
+        view=view,
+        case=case,
+        stage_labels=case_progress.STAGE_LABELS,
+        answers=lambda sub: case_view.submission_fields(sub, _schema_for(sub, forms)),
+    )
+
+
+def _schema_for(sub: object, forms: dict) -> dict | None:
+    key = getattr(sub, "form_key", None)
+    if key in forms:
+        return forms[key]
+    definition = db.session.get(ProcessDefinition, sub.definition_id)
+    return (definition.forms or {}).get(key) if definition else None
+
+
+@bp.get("/cases/<int:case_id>/diagram.bpmn")
+@login_required
+def diagram(case_id: int) -> Response:
+    case = cases.get(case_id, current_user._get_current_object())
+    view = case_view.build(case)
+    if view.instance is None:
+        return Response("", status=404)
+    return Response(view.instance.definition.bpmn_xml, mimetype="application/xml")
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@login_required
+def new() -> Response | str | tuple[str, int]:
+    user = current_user._get_current_object()
+    agencies = list(db.session.scalars(db.select(Agency).order_by(Agency.id)))
+    if request.method == "GET":
+        return render_template("cases/new.html", agencies=agencies, values={}, errors={}, user=user)
+    values = request.form.to_dict()
+    try:
+        case = cases.open_case(
+            user,
+            values.get("title", "").strip(),
+            {"received_on": values.get("received_on", "")},
+            values.get("agency") or None,
+        )
+    except InvalidInput as exc:
+        return render_template(
+            "cases/new.html",
+            agencies=agencies,
+            values=values,
+            errors=exc.fields,
+            message=exc.message,
+            user=user,
+        ), 422
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return render_template(
+            "cases/new.html", agencies=agencies, values=values, errors={}, user=user
+        ), exc.status
+    flash(f"ケース {case.number} を受け付けました。", "ok")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+@login_required
+def reopen(case_id: int) -> Response:
+    case = cases.reopen(case_id, current_user._get_current_object(), request.form.get("reason", ""))
+    flash(f"ケース {case.number} を再開しました（第{case.cycle}期）。", "ok")
+    return redirect(url_for("cases.show", case_id=case.id))

@@ -1,0 +1,110 @@
+"""The inbox: my tasks and my queues' tasks, filtered and sorted; claim and release."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.models import Case, User
+from app.models.base import utcnow
+from app.services import case_progress, overview, work_items
+from app.services.errors import InvalidInput
+
+bp = Blueprint("inbox", __name__)
+
+DUE_SOON = timedelta(days=2)
+SORT_LABELS = {
+    "due": "期限が近い順",
+    "priority": "優先度の高い順",
+    "newest": "新しい順",
+    "oldest": "古い順",
+}
+
+
+def _filter_from(args: dict[str, str]) -> work_items.ItemFilter:
+    def number(name: str, default: int) -> int:
+        raw = args.get(name, "")
+        if not raw:
+            return default
+        if not raw.isdigit():
+            raise InvalidInput(
+                "ページの指定が正しくありません。", fields={name: "数字で指定してください。"}
+            )
+        return int(raw)
+
+    overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
+    return work_items.ItemFilter(
+        queue=args.get("queue") or None,
+        assignee=args.get("assignee") or None,
+        overdue=overdue,
+        stage=args.get("stage") or None,
+        q=(args.get("q") or "").strip() or None,
+        sort=args.get("sort") or "due",
+        page=number("page", 1),
+        per_page=number("per_page", 25),
+    )
+
+
+@bp.get("/inbox")
+@login_required
+def index() -> str:
+    user = current_user._get_current_object()
+    flt = _filter_from(request.args.to_dict())
+    page = work_items.listing(user, flt)
+    case_ids = {item.case_id for item in page.items if item.case_id}
+    user_ids = {item.assignee_id for item in page.items if item.assignee_id}
+    cases = (
+        {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+        if case_ids
+        else {}
+    )
+    people = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+        if user_ids
+        else {}
+    )
+    counts = overview.queue_counts(user)
+    return render_template(
+        "inbox.html",
+        page=page,
+        flt=flt,
+        cases=cases,
+        people=people,
+        queue_counts=counts,
+        queue_labels={c.key: c.label for c in counts},
+        assigned_count=overview.assigned_count(user),
+        stages=case_progress.STAGE_LABELS,
+        sorts=SORT_LABELS,
+        now=utcnow(),
+        due_soon=DUE_SOON,
+        pages=max(1, -(-page.total // page.per_page)),
+        args=request.args.to_dict(),
+    )
+
+
+def _back() -> Response:
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("inbox.index")
+    return redirect(target)
+
+
+@bp.post("/work-items/<int:item_id>/claim")
+@login_required
+def claim(item_id: int) -> Response:
+    item = work_items.claim(item_id, current_user._get_current_object())
+    flash(f"「{item.title}」を担当しました。", "ok")
+    return _back()
+
+
+@bp.post("/work-items/<int:item_id>/release")
+@login_required
+def release(item_id: int) -> Response:
+    item = work_items.release(item_id, current_user._get_current_object())
+    flash(f"「{item.title}」の担当を外しました。", "ok")
+    return _back()
