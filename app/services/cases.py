@@ -30,19 +30,26 @@ def open_case(
     actor: User, title: str, intake: dict[str, Any], agency_code: str | None = None
 ) -> Case:
     """Record a new case and start the support flow for it, in one transaction."""
+    problems: dict[str, str] = {}
+    title = (title or "").strip()
+    if not title or len(title) > 200:
+        problems["title"] = "件名を200文字以内で入力してください。"
     agency = actor.agency
     if agency_code:
         agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
         if agency is None:
-            raise InvalidInput(
-                "受付窓口が見つかりません。",
-                fields={"agency": "登録されている窓口を指定してください。"},
-            )
-    if agency is None:
-        raise InvalidInput("受付窓口を指定してください。", fields={"agency": "必須項目です。"})
+            problems["agency"] = "登録されている窓口を指定してください。"
+    elif agency is None:
+        problems["agency"] = "受付窓口を指定してください。"
     start_form = intake_form()
-    if start_form is not None:
-        forms.validate(start_form, intake)
+    if not isinstance(intake, dict):
+        problems["intake"] = "申込票の内容はJSONオブジェクトで送ってください。"
+    elif start_form is not None:
+        problems.update(forms.errors_for(start_form, intake))
+    if problems:
+        raise InvalidInput(
+            "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=problems
+        )
     with instances.saving():
         return _record_case(actor, title, intake, agency)
 
@@ -117,6 +124,7 @@ def get(case_id: int, actor: User) -> Case:
     """A case the actor may see; otherwise NotFound."""
     case = db.session.get(Case, case_id)
     if case is None or not may_see(actor, case):
+        audit.record_alone("case.view", "case", case_id, actor, outcome="denied")
         raise NotFound("指定されたケースは見つかりません。")
     audit.record("case.view", "case", case.id, actor, case_id=case.id)
     db.session.commit()

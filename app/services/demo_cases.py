@@ -99,7 +99,7 @@ def _in_delivery(case: Case, window: str) -> None:
         case,
         "plan_conference",
         "demo-supervisor",
-        {"conference_date": _day(), "conference_outcome": "approve"},
+        {"conference_date": _day(), "conference_outcome": "approve", "resources_sufficient": True},
     )
     _do(
         case,

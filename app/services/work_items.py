@@ -54,6 +54,7 @@ def get(item_id: int, actor: User) -> WorkItem:
     """A work item the actor may see; others get NotFound (no hint that it exists)."""
     item = db.session.get(WorkItem, item_id)
     if item is None or not may_see(actor, item):
+        audit.record_alone("work_item.view", "work_item", item_id, actor, outcome="denied")
         raise NotFound("指定されたタスクは見つかりません。")
     return item
 

@@ -7,14 +7,14 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
-    from app.web import api, auth, cases, errors, filters, home, inbox
+    from app.web import api, auth, cases, errors, filters, home, inbox, tasks
 
     auth.init_app(app)
     filters.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(inbox.bp)
-    # TMP    app.register_blueprint(tasks.bp)
+    app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.init_app(app)

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import Agency, ProcessDefinition
 from app.services import case_progress, case_view, cases
-from app.services.errors import InvalidInput, ServiceError
+from app.services.errors import InvalidInput
+from app.web import form_render
 
 bp = Blueprint("cases", __name__)
 
@@ -49,34 +50,44 @@ def diagram(case_id: int) -> Response:
 @bp.route("/cases/new", methods=["GET", "POST"])
 @login_required
 def new() -> Response | str | tuple[str, int]:
+    """Record a 相談受付・申込票 at the user's window (or a chosen one) and start the support flow."""
     user = current_user._get_current_object()
     agencies = list(db.session.scalars(db.select(Agency).order_by(Agency.id)))
+    schema = cases.intake_form() or {"type": "object", "properties": {}}
     if request.method == "GET":
-        return render_template("cases/new.html", agencies=agencies, values={}, errors={}, user=user)
-    values = request.form.to_dict()
+        return _new_page(user, agencies, schema, {"title": "", "agency": ""}, {}, {})
+    head = {
+        "title": request.form.get("title", "").strip(),
+        "agency": request.form.get("agency", ""),
+    }
+    intake = form_render.parse(schema, request.form)
     try:
-        case = cases.open_case(
-            user,
-            values.get("title", "").strip(),
-            {"received_on": values.get("received_on", "")},
-            values.get("agency") or None,
-        )
+        case = cases.open_case(user, head["title"], intake, head["agency"] or None)
     except InvalidInput as exc:
-        return render_template(
-            "cases/new.html",
-            agencies=agencies,
-            values=values,
-            errors=exc.fields,
-            message=exc.message,
-            user=user,
-        ), 422
-    except ServiceError as exc:
-        flash(exc.message, "error")
-        return render_template(
-            "cases/new.html", agencies=agencies, values=values, errors={}, user=user
-        ), exc.status
+        return _new_page(user, agencies, schema, head, intake, exc.fields, exc.message), 422
     flash(f"ケース {case.number} を受け付けました。", "ok")
     return redirect(url_for("cases.show", case_id=case.id))
+
+
+def _new_page(
+    user: object,
+    agencies: list[Agency],
+    schema: dict,
+    head: dict[str, str],
+    values: dict,
+    errors: dict[str, str],
+    message: str | None = None,
+) -> str:
+    return render_template(
+        "cases/new.html",
+        user=user,
+        agencies=agencies,
+        head=head,
+        errors=errors,
+        message=message,
+        fields=form_render.fields(schema, values, errors),
+        form_errors=[e for k, e in errors.items() if k in ("_form", "agency")],
+    )
 
 
 @bp.post("/cases/<int:case_id>/reopen")

@@ -132,8 +132,7 @@ class _Walker:
         properties = schema.get("properties")
         if prefix.count(".") > _MAX_DOTS or not isinstance(properties, dict):
             return
-        required = schema.get("required")
-        required = {r for r in required if isinstance(r, str)} if isinstance(required, list) else ()
+        required = schema.get("required") if isinstance(schema.get("required"), list) else ()
         for key, raw in properties.items():
             name = f"{prefix}.{key}" if prefix else key
             node = self._node(key, name, self.resolve(raw), key in required)
@@ -196,9 +195,7 @@ def _num(value: Any) -> int | float | None:
 
 def _as_text(value: Any) -> str:
     """A JSON value as an HTML form carries it."""
-    if isinstance(value, str):
-        return value
-    return "" if value is None else json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _html_id(name: str) -> str:
@@ -220,9 +217,7 @@ def _texts(node: _Node, value: Any) -> list[str]:
 
 def _row_index(key: str, name: str) -> int | None:
     """N when ``key`` names row N of the repeat ``name`` or something in it; None if N is absurd."""
-    if not key.startswith(name + "."):
-        return None
-    part = key[len(name) + 1 :].split(".", 1)[0]
+    part = key[len(name) + 1 :].split(".", 1)[0] if key.startswith(name + ".") else ""
     if not (part.isascii() and part.isdigit() and len(part) <= 4) or part[0] == "0" != part:
         return None
     return int(part) if int(part) <= MAX_INDEX else None

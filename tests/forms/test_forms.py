@@ -123,7 +123,7 @@ REQUIRED: dict[str, set[str]] = {
         "outreach_requested",
         "person_consented",
     },
-    "plan_conference": {"conference_date", "conference_outcome"},
+    "plan_conference": {"conference_date", "conference_outcome", "resources_sufficient"},
     "support_decision": {"decision_date"},
     "monitoring": {"monitored_on", "monitoring_outcome"},
     "evaluation": {"evaluated_on", "goal_results", "evaluation_decision"},
@@ -475,6 +475,7 @@ ALSO_VALID: list[tuple[str, dict[str, Any]]] = [
             "conference_date": "2025-05-20",
             "conference_outcome": "revise",
             "revision_points": "役割分担を具体的に",
+            "resources_sufficient": True,
         },
     ),
     (

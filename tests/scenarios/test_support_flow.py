@@ -37,7 +37,11 @@ def approve(flow: Flow) -> None:
     flow.complete(
         "plan_conference",
         "demo-supervisor",
-        {"conference_date": flow.today(), "conference_outcome": "approve"},
+        {
+            "conference_date": flow.today(),
+            "conference_outcome": "approve",
+            "resources_sufficient": True,
+        },
     )
 
 
@@ -208,7 +212,12 @@ def test_conference_returns_the_case_to_the_primary_agency(flow: Flow) -> None:
     flow.complete(
         "plan_conference",
         "demo-supervisor",
-        {"conference_date": flow.today(), "conference_outcome": "return_to_primary"},
+        {
+            "conference_date": flow.today(),
+            "conference_outcome": "return_to_primary",
+            "resources_sufficient": False,
+            "resource_gaps": "日中の居場所が足りない",
+        },
     )
     assert flow.waiting() == {"primary_followup": "agency:poverty-center"}
     flow.complete(
@@ -232,6 +241,7 @@ def test_conference_revision_goes_back_to_the_plan(flow: Flow) -> None:
             "conference_date": flow.today(),
             "conference_outcome": "revise",
             "revision_points": "役割分担を明確に",
+            "resources_sufficient": True,
         },
     )
     assert flow.waiting() == {"support_plan": "coordination"}

@@ -1,5 +1,6 @@
 // Kasane's small front-end bundle: the BPMN diagram viewer and nothing a page cannot live without.
 import NavigatedViewer from "bpmn-js/lib/NavigatedViewer";
+import { initRepeats } from "./repeat.js";
 
 function idsFrom(element, name) {
   const value = element.dataset[name] || "";
@@ -33,6 +34,7 @@ async function showDiagram(element) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  initRepeats();
   for (const element of document.querySelectorAll("[data-bpmn-url]")) {
     showDiagram(element);
   }

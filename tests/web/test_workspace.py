@@ -1,0 +1,175 @@
+"""The staff workspace through HTTP: intake, inbox, task forms with errors, conflicts, case pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Case, WorkItem
+from app.services import definitions
+from tests.conftest import ServerLikeClient
+from tests.web.support import csrf_from, log_in
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+@pytest.fixture
+def staff(ctx: Flask, demo: None):
+    """Log in people in separate browsers-worth of cookies; the real processes are deployed."""
+    definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
+
+    def person(username: str) -> FlaskClient:
+        client = ServerLikeClient(ctx, ctx.response_class, use_cookies=True)
+        assert log_in(client, username).status_code == 302
+        return client
+
+    return person
+
+
+def open_case(window: FlaskClient, title: str = "母の介護と息子の仕事の相談") -> int:
+    page = window.get("/cases/new")
+    assert page.status_code == 200
+    response = window.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf_from(page),
+            "title": title,
+            "received_on": "2026-04-06",
+            "route": "family",
+            "method": "visit",
+            "concerns": ["care", "income"],
+            "most_pressing": "care",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def task_id(case_id: int, element: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(WorkItem.id).where(
+            WorkItem.case_id == case_id, WorkItem.element_id == element, WorkItem.status == "open"
+        )
+    )
+
+
+def submit(client: FlaskClient, item_id: int, data: dict, action: str = "complete"):
+    page = client.get(f"/tasks/{item_id}")
+    return client.post(
+        f"/tasks/{item_id}", data={"csrf_token": csrf_from(page), "action": action, **data}
+    )
+
+
+def test_intake_form_refuses_bad_input_and_keeps_what_was_typed(staff) -> None:
+    window = staff("demo-elderly")
+    page = window.get("/cases/new")
+    html = page.get_data(as_text=True)
+    assert "相談受付・申込票" in html and "最も困っていること" in html
+    response = window.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf_from(page),
+            "title": "",
+            "received_on": "2026-13-45",
+            "wishes": "家で暮らしたい",
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "件名を200文字以内で入力してください。" in html
+    assert "日付（YYYY-MM-DD）の形式で入力してください。" in html
+    assert "家で暮らしたい" in html and "2026-13-45" in html
+    assert db.session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_inbox_task_and_case_page_follow_the_work(staff) -> None:
+    window = staff("demo-elderly")
+    case_id = open_case(window)
+    case_page = window.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "初期アセスメント" in case_page and 'data-active="first_assessment"' in case_page
+    inbox = window.get("/inbox").get_data(as_text=True)
+    assert "初期アセスメント（世帯全体）と対応の判断" in inbox and "K-" in inbox
+    item = task_id(case_id, "first_assessment")
+    bad = submit(window, item, {"main_complaint": "介護と仕事", "decision": "coordination"})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'aria-invalid="true"' in html and "介護と仕事" in html
+    ok = submit(
+        window,
+        item,
+        {"main_complaint": "介護と仕事", "decision": "coordination", "consent": "given"},
+    )
+    assert ok.status_code == 302
+    coordinator = staff("demo-coordinator")
+    inbox = coordinator.get("/inbox?queue=coordination").get_data(as_text=True)
+    assert "多機関協働の受付" in inbox
+    assert (
+        coordinator.get("/inbox?q=K-&stage=coordination&sort=priority&overdue=no").status_code
+        == 200
+    )
+    assert coordinator.get("/inbox?page=abc").status_code == 422
+
+
+def test_second_user_sees_plainly_that_the_task_is_already_done(staff) -> None:
+    window = staff("demo-elderly")
+    case_id = open_case(window)
+    item = task_id(case_id, "first_assessment")
+    other_tab = window.get(f"/tasks/{item}")
+    assert submit(window, item, {"decision": "window"}).status_code == 302
+    page = window.get(f"/tasks/{item}").get_data(as_text=True)
+    assert "このタスクはすでに完了しています" in page
+    late = window.post(
+        f"/tasks/{item}",
+        data={"csrf_token": csrf_from(other_tab), "action": "complete", "decision": "window"},
+    )
+    assert late.status_code == 409 and "すでに完了しています" in late.get_data(as_text=True)
+
+
+def test_draft_is_kept_and_claim_release_work_from_the_inbox(staff) -> None:
+    window = staff("demo-elderly")
+    case_id = open_case(window)
+    item = task_id(case_id, "first_assessment")
+    assert (
+        submit(window, item, {"main_complaint": "下書きの内容"}, action="draft").status_code == 302
+    )
+    assert "下書きの内容" in window.get(f"/tasks/{item}").get_data(as_text=True)
+    inbox = window.get("/inbox")
+    token = csrf_from(inbox)
+    assert (
+        window.post(
+            f"/work-items/{item}/claim", data={"csrf_token": token, "next": "/inbox"}
+        ).status_code
+        == 302
+    )
+    assert db.session.get(WorkItem, item).assignee_id is not None
+    assert window.post(f"/work-items/{item}/release", data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(WorkItem, item).assignee_id is None
+
+
+def test_other_windows_cannot_open_the_case_or_its_tasks(staff) -> None:
+    window = staff("demo-elderly")
+    case_id = open_case(window)
+    item = task_id(case_id, "first_assessment")
+    other = staff("demo-child")
+    assert other.get(f"/cases/{case_id}").status_code == 404
+    assert other.get(f"/tasks/{item}").status_code == 404
+    assert other.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
+    denied = db.session.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+    assert sorted(e.action for e in denied) == ["case.view", "case.view", "work_item.view"]
+    assert {e.actor_name for e in denied} == {"demo-child"}
+
+
+def test_case_page_diagram_is_served_for_the_viewer(staff) -> None:
+    window = staff("demo-elderly")
+    case_id = open_case(window)
+    response = window.get(f"/cases/{case_id}/diagram.bpmn")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert re.search(r'<bpmn:userTask id="first_assessment"', response.get_data(as_text=True))
