@@ -2,6 +2,12 @@
 
 from app.models.audit import AuditEvent
 from app.models.cases import Case
+from app.models.consent import Consent
+from app.models.meetings import ActionItem, Meeting, MeetingAttendee, MeetingCase
+from app.models.people import Household, HouseholdMember, Involvement, Person
+from app.models.plans import Evaluation, PlanGoal, SupportPlan
+from app.models.referrals import Referral, ReferralEvent
+from app.models.resources import Placement, Resource, ResourceGap
 from app.models.settings import Setting
 from app.models.users import Agency, ApiToken, Group, Membership, User
 from app.models.workflow import (
@@ -13,6 +19,23 @@ from app.models.workflow import (
 )
 
 __all__ = [
+    "ActionItem",
+    "Consent",
+    "Evaluation",
+    "Household",
+    "HouseholdMember",
+    "Involvement",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingCase",
+    "Person",
+    "Placement",
+    "PlanGoal",
+    "Referral",
+    "ReferralEvent",
+    "Resource",
+    "ResourceGap",
+    "SupportPlan",
     "Agency",
     "ApiToken",
     "AuditEvent",

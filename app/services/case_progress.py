@@ -6,17 +6,31 @@ user task names its stage (BPMN property ``stage``); some submissions change who
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from app.engine.runtime import ReadyTask
-from app.extensions import db
-from app.models import Agency, Case, ProcessInstance
+from app.models import Case, ProcessInstance, User
 from app.models.base import utcnow
+from app.services import records
 
 OPEN, INTERRUPTED, CLOSED = "open", "interrupted", "closed"
+
+# 社会福祉法106条の4第2項の号: which activity a stage of the flow belongs to (reporting, subsidy).
+ACT_OF_STAGE = {
+    "intake": 1,
+    "window_support": 1,
+    "referral": 1,
+    "support_council": 4,
+    "outreach": 4,
+    "coordination": 5,
+    "assessment": 5,
+    "support_plan": 6,
+    "plan_conference": 6,
+    "support_decision": 6,
+    "participation": 2,
+    "monitoring": 5,
+    "evaluation": 5,
+}
 
 # Stage labels shown to staff; a municipality may rename them (the keys stay).
 STAGE_LABELS = {
@@ -47,6 +61,9 @@ def on_step(
     stages = [t.properties["stage"] for t in new_tasks if t.properties.get("stage")]
     if stages:
         case.stage = stages[-1]
+    acts = {ACT_OF_STAGE[s] for s in [case.stage, *stages] if s in ACT_OF_STAGE}
+    if not acts <= set(case.act_items or []):
+        case.act_items = sorted(set(case.act_items or []) | acts)
     if completed:
         if case.stage != "closed" or case.status != CLOSED:
             case.stage = "closed"
@@ -56,45 +73,12 @@ def on_step(
         case.status = INTERRUPTED if case.stage == "interrupted" else OPEN
 
 
-def _agency(code: Any) -> Agency | None:
-    if not isinstance(code, str):
-        return None
-    return db.session.scalar(select(Agency).where(Agency.code == code))
-
-
-def _take_over(case: Case, data: dict[str, Any]) -> None:
-    if data.get("referral_accepted") == "accepted":
-        target = _agency(data.get("referral_to"))
-        if target is not None:
-            case.primary_agency_id = target.id
-
-
-def _plan(case: Case, data: dict[str, Any]) -> None:
-    target = _agency(data.get("primary_agency"))
-    if target is not None:
-        case.primary_agency_id = target.id
-
-
-def _evaluation(case: Case, data: dict[str, Any]) -> None:
-    if data.get("evaluation_decision") == "closure":
-        target = _agency(data.get("next_primary_agency"))
-        if target is not None:
-            case.primary_agency_id = target.id
-
-
-EFFECTS: dict[str, Callable[[Case, dict[str, Any]], None]] = {
-    "referral_review": _take_over,
-    "support_plan": _plan,
-    "evaluation": _evaluation,
-}
-
-
 def on_submission(
     case: Case,
     element_id: str,
     data: dict[str, Any],
-    process_data: dict[str, Any],
     properties: dict[str, str],
+    actor: User,
 ) -> None:
     """Apply what a completed form changes on the case (before the next tasks are routed).
 
@@ -103,6 +87,4 @@ def on_submission(
     """
     if properties.get("stageOnComplete"):
         case.stage = properties["stageOnComplete"]
-    effect = EFFECTS.get(element_id)
-    if effect is not None:
-        effect(case, {**process_data, **data})
+    records.record_submission(case, element_id, data, actor)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Agency, Case, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import audit, definitions, forms, instances, settings
+from app.services import audit, definitions, forms, instances, records, settings
 from app.services.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CASE_PROCESS = "support_case"
@@ -66,6 +66,7 @@ def _record_case(actor: User, title: str, intake: dict[str, Any], agency: Agency
     )
     db.session.add(case)
     db.session.flush()
+    records.record_intake(case, intake, actor)
     _start_cycle(case, agency, actor)
     audit.record("case.create", "case", case.id, actor, case_id=case.id)
     return case

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from app.engine.runtime import NotWaitingForMessage
 from app.extensions import db
-from app.models import MessageSubscription, ProcessInstance, User
+from app.models import Case, MessageSubscription, ProcessInstance, User
 from app.models.base import utcnow
-from app.services import audit, instances
+from app.services import audit, instances, records
 from app.services.errors import NotFound, ProcessFailure
 
 
@@ -121,6 +121,8 @@ def _deliver_each(
                 raise NotFound(
                     f"ケース（{correlation_value}）は「{message_name}」を待っていません。"
                 ) from exc
+        if instance.case_id is not None:
+            records.record_message(db.session.get(Case, instance.case_id), message_name, payload, actor)
         instances.persist(instance, run)
         audit.record(
             "process.message",

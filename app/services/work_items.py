@@ -230,7 +230,7 @@ def complete(
         if item.case_id is not None:
             case = db.session.get(Case, item.case_id)
             properties = run.properties_of(item.element_id, item.process_key)
-            case_progress.on_submission(case, item.element_id, data, run.last_data(), properties)
+            case_progress.on_submission(case, item.element_id, data, properties, actor)
         instances.persist(instance, run, now=now)
         audit.record(
             "work_item.complete",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:57:23.649772
+Create Date: 2026-11-26 16:12:20.836918
 
 """
 from alembic import op
@@ -26,6 +26,25 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agency')),
     sa.UniqueConstraint('code', name=op.f('uq_agency_code'))
     )
+    op.create_table('household',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_household'))
+    )
+    op.create_table('meeting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('chair', sa.String(length=200), nullable=True),
+    sa.Column('non_public', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting'))
+    )
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_kind'), ['kind'], unique=False)
+
     op.create_table('municipality_setting',
     sa.Column('key', sa.String(length=80), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -33,6 +52,22 @@ def upgrade():
     sa.Column('updated_by', sa.String(length=120), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_municipality_setting'))
     )
+    op.create_table('person',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('kana', sa.String(length=200), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('sex', sa.String(length=20), nullable=True),
+    sa.Column('address', sa.Text(), nullable=True),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('contact_note', sa.Text(), nullable=True),
+    sa.Column('anonymous', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_person'))
+    )
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_kana'), ['kana'], unique=False)
+
     op.create_table('process_definition',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=120), nullable=False),
@@ -53,6 +88,16 @@ def upgrade():
     with op.batch_alter_table('process_definition', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_process_definition_key'), ['key'], unique=False)
 
+    op.create_table('resource',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('host_contact', sa.String(length=200), nullable=True),
+    sa.Column('partner_business', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_resource'))
+    )
     op.create_table('user_group',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
@@ -60,6 +105,24 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_group')),
     sa.UniqueConstraint('key', name=op.f('uq_user_group_key'))
     )
+    op.create_table('household_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('household_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('relation', sa.String(length=60), nullable=False),
+    sa.Column('age_group', sa.String(length=40), nullable=True),
+    sa.Column('living_together', sa.Boolean(), nullable=False),
+    sa.Column('roles', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('since', sa.Date(), nullable=True),
+    sa.Column('until', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_household_member_household_id_household')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_household_member_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_household_member'))
+    )
+    with op.batch_alter_table('household_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_household_member_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_household_member_person_id'), ['person_id'], unique=False)
+
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=80), nullable=False),
@@ -89,6 +152,35 @@ def upgrade():
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_user_id'), ['user_id'], unique=False)
 
+    op.create_table('involvement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('agency_text', sa.String(length=200), nullable=True),
+    sa.Column('purpose', sa.String(length=200), nullable=True),
+    sa.Column('contact', sa.String(length=200), nullable=True),
+    sa.Column('since', sa.Date(), nullable=True),
+    sa.Column('until', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agency.id'], name=op.f('fk_involvement_agency_id_agency')),
+    sa.ForeignKeyConstraint(['member_id'], ['household_member.id'], name=op.f('fk_involvement_member_id_household_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_involvement'))
+    )
+    with op.batch_alter_table('involvement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_involvement_member_id'), ['member_id'], unique=False)
+
+    op.create_table('meeting_attendee',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('pledge_signed', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_meeting_attendee_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_meeting_attendee_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_attendee'))
+    )
+    with op.batch_alter_table('meeting_attendee', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_attendee_meeting_id'), ['meeting_id'], unique=False)
+
     op.create_table('membership',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
@@ -105,6 +197,9 @@ def upgrade():
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('stage', sa.String(length=40), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('household_id', sa.Integer(), nullable=True),
+    sa.Column('act_items', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('intake_agency_id', sa.Integer(), nullable=True),
     sa.Column('primary_agency_id', sa.Integer(), nullable=True),
     sa.Column('intake', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -113,11 +208,32 @@ def upgrade():
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cycle', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_support_case_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_support_case_household_id_household')),
     sa.ForeignKeyConstraint(['intake_agency_id'], ['agency.id'], name=op.f('fk_support_case_intake_agency_id_agency')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_support_case_person_id_person')),
     sa.ForeignKeyConstraint(['primary_agency_id'], ['agency.id'], name=op.f('fk_support_case_primary_agency_id_agency')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_support_case')),
     sa.UniqueConstraint('number', name=op.f('uq_support_case_number'))
     )
+    with op.batch_alter_table('support_case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_support_case_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_support_case_person_id'), ['person_id'], unique=False)
+
+    op.create_table('action_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('owner', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('done', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_action_item_case_id_support_case')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_action_item_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_action_item'))
+    )
+    with op.batch_alter_table('action_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_action_item_meeting_id'), ['meeting_id'], unique=False)
+
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -139,6 +255,76 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_audit_event_object', ['object_type', 'object_id'], unique=False)
+
+    op.create_table('consent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('agencies', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('info_kinds', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=True),
+    sa.Column('given_on', sa.Date(), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('withdrawn_on', sa.Date(), nullable=True),
+    sa.Column('withdrawal_reason', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_consent_case_id_support_case')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_consent_person_id_person')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_consent_recorded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent'))
+    )
+    with op.batch_alter_table('consent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consent_case_id'), ['case_id'], unique=False)
+
+    op.create_table('evaluation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('evaluated_on', sa.Date(), nullable=False),
+    sa.Column('goal_results', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('decision', sa.String(length=20), nullable=False),
+    sa.Column('closure_type', sa.String(length=40), nullable=True),
+    sa.Column('interruption_reason', sa.Text(), nullable=True),
+    sa.Column('next_primary_agency_id', sa.Integer(), nullable=True),
+    sa.Column('resource_gaps', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_evaluation_case_id_support_case')),
+    sa.ForeignKeyConstraint(['next_primary_agency_id'], ['agency.id'], name=op.f('fk_evaluation_next_primary_agency_id_agency')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation'))
+    )
+    with op.batch_alter_table('evaluation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evaluation_case_id'), ['case_id'], unique=False)
+
+    op.create_table('meeting_case',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('consent_status', sa.String(length=20), nullable=False),
+    sa.Column('decision', sa.String(length=40), nullable=False),
+    sa.Column('decision_note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_meeting_case_case_id_support_case')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_meeting_case_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_case'))
+    )
+    with op.batch_alter_table('meeting_case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_case_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_meeting_case_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('placement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('resource_id', sa.Integer(), nullable=False),
+    sa.Column('matched_on', sa.Date(), nullable=True),
+    sa.Column('started_on', sa.Date(), nullable=True),
+    sa.Column('retention_status', sa.String(length=20), nullable=True),
+    sa.Column('ended_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_placement_case_id_support_case')),
+    sa.ForeignKeyConstraint(['resource_id'], ['resource.id'], name=op.f('fk_placement_resource_id_resource')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_placement'))
+    )
+    with op.batch_alter_table('placement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_placement_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_placement_resource_id'), ['resource_id'], unique=False)
 
     op.create_table('process_instance',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -164,6 +350,39 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_process_instance_definition_id'), ['definition_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_process_instance_next_timer_at'), ['next_timer_at'], unique=False)
 
+    op.create_table('referral',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('from_agency_id', sa.Integer(), nullable=True),
+    sa.Column('to_agency_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=True),
+    sa.Column('consent_basis', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('decline_reason', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_referral_case_id_support_case')),
+    sa.ForeignKeyConstraint(['from_agency_id'], ['agency.id'], name=op.f('fk_referral_from_agency_id_agency')),
+    sa.ForeignKeyConstraint(['to_agency_id'], ['agency.id'], name=op.f('fk_referral_to_agency_id_agency')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referral'))
+    )
+    with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_referral_case_id'), ['case_id'], unique=False)
+
+    op.create_table('resource_gap',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unmet_need', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('proposal', sa.Text(), nullable=True),
+    sa.Column('owner', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_resource_gap_case_id_support_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_resource_gap'))
+    )
+    with op.batch_alter_table('resource_gap', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_resource_gap_case_id'), ['case_id'], unique=False)
+
     op.create_table('message_subscription',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=False),
@@ -176,6 +395,20 @@ def upgrade():
     )
     with op.batch_alter_table('message_subscription', schema=None) as batch_op:
         batch_op.create_index('ix_message_subscription_lookup', ['message_name', 'correlation_value'], unique=False)
+
+    op.create_table('referral_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('referral_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_referral_event_actor_id_user_account')),
+    sa.ForeignKeyConstraint(['referral_id'], ['referral.id'], name=op.f('fk_referral_event_referral_id_referral')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_referral_event'))
+    )
+    with op.batch_alter_table('referral_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_referral_event_referral_id'), ['referral_id'], unique=False)
 
     op.create_table('work_item',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -233,11 +466,61 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_form_submission_instance_id'), ['instance_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_form_submission_work_item_id'), ['work_item_id'], unique=False)
 
+    op.create_table('support_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('primary_agency_id', sa.Integer(), nullable=True),
+    sa.Column('plan_start', sa.Date(), nullable=False),
+    sa.Column('plan_end', sa.Date(), nullable=False),
+    sa.Column('review_date', sa.Date(), nullable=False),
+    sa.Column('participation_requested', sa.Boolean(), nullable=False),
+    sa.Column('outreach_requested', sa.Boolean(), nullable=False),
+    sa.Column('person_consented', sa.Boolean(), nullable=False),
+    sa.Column('approved_meeting_id', sa.Integer(), nullable=True),
+    sa.Column('approved_on', sa.Date(), nullable=True),
+    sa.Column('support_decision_on', sa.Date(), nullable=True),
+    sa.Column('submission_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['approved_meeting_id'], ['meeting.id'], name=op.f('fk_support_plan_approved_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_support_plan_case_id_support_case')),
+    sa.ForeignKeyConstraint(['primary_agency_id'], ['agency.id'], name=op.f('fk_support_plan_primary_agency_id_agency')),
+    sa.ForeignKeyConstraint(['submission_id'], ['form_submission.id'], name=op.f('fk_support_plan_submission_id_form_submission')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_support_plan')),
+    sa.UniqueConstraint('case_id', 'version', name=op.f('uq_support_plan_case_id'))
+    )
+    with op.batch_alter_table('support_plan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_support_plan_case_id'), ['case_id'], unique=False)
+
+    op.create_table('plan_goal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('goal', sa.Text(), nullable=False),
+    sa.Column('support_content', sa.Text(), nullable=False),
+    sa.Column('responsible_agency', sa.String(length=200), nullable=False),
+    sa.Column('staff', sa.String(length=100), nullable=True),
+    sa.Column('frequency', sa.String(length=100), nullable=True),
+    sa.Column('period', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['plan_id'], ['support_plan.id'], name=op.f('fk_plan_goal_plan_id_support_plan')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_goal'))
+    )
+    with op.batch_alter_table('plan_goal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_goal_plan_id'), ['plan_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('plan_goal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_goal_plan_id'))
+
+    op.drop_table('plan_goal')
+    with op.batch_alter_table('support_plan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_support_plan_case_id'))
+
+    op.drop_table('support_plan')
     with op.batch_alter_table('form_submission', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_submission_work_item_id'))
         batch_op.drop_index(batch_op.f('ix_form_submission_instance_id'))
@@ -251,10 +534,22 @@ def downgrade():
         batch_op.drop_index('ix_work_item_assignee_open')
 
     op.drop_table('work_item')
+    with op.batch_alter_table('referral_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_referral_event_referral_id'))
+
+    op.drop_table('referral_event')
     with op.batch_alter_table('message_subscription', schema=None) as batch_op:
         batch_op.drop_index('ix_message_subscription_lookup')
 
     op.drop_table('message_subscription')
+    with op.batch_alter_table('resource_gap', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_resource_gap_case_id'))
+
+    op.drop_table('resource_gap')
+    with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_referral_case_id'))
+
+    op.drop_table('referral')
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_instance_next_timer_at'))
         batch_op.drop_index(batch_op.f('ix_process_instance_definition_id'))
@@ -262,6 +557,24 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_process_instance_case_id'))
 
     op.drop_table('process_instance')
+    with op.batch_alter_table('placement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_placement_resource_id'))
+        batch_op.drop_index(batch_op.f('ix_placement_case_id'))
+
+    op.drop_table('placement')
+    with op.batch_alter_table('meeting_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_case_meeting_id'))
+        batch_op.drop_index(batch_op.f('ix_meeting_case_case_id'))
+
+    op.drop_table('meeting_case')
+    with op.batch_alter_table('evaluation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evaluation_case_id'))
+
+    op.drop_table('evaluation')
+    with op.batch_alter_table('consent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consent_case_id'))
+
+    op.drop_table('consent')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_object')
         batch_op.drop_index(batch_op.f('ix_audit_event_case_id'))
@@ -270,21 +583,52 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
+    with op.batch_alter_table('action_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_action_item_meeting_id'))
+
+    op.drop_table('action_item')
+    with op.batch_alter_table('support_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_support_case_person_id'))
+        batch_op.drop_index(batch_op.f('ix_support_case_household_id'))
+
     op.drop_table('support_case')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_membership_group_id'))
 
     op.drop_table('membership')
+    with op.batch_alter_table('meeting_attendee', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_attendee_meeting_id'))
+
+    op.drop_table('meeting_attendee')
+    with op.batch_alter_table('involvement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_involvement_member_id'))
+
+    op.drop_table('involvement')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
     op.drop_table('api_token')
     op.drop_table('user_account')
+    with op.batch_alter_table('household_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_household_member_person_id'))
+        batch_op.drop_index(batch_op.f('ix_household_member_household_id'))
+
+    op.drop_table('household_member')
     op.drop_table('user_group')
+    op.drop_table('resource')
     with op.batch_alter_table('process_definition', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_process_definition_key'))
 
     op.drop_table('process_definition')
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_kana'))
+
+    op.drop_table('person')
     op.drop_table('municipality_setting')
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_kind'))
+
+    op.drop_table('meeting')
+    op.drop_table('household')
     op.drop_table('agency')
     # ### end Alembic commands ###
