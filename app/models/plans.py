@@ -34,7 +34,9 @@ class SupportPlan(db.Model):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("form_submission.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    goals: Mapped[list[PlanGoal]] = relationship(order_by="PlanGoal.position", back_populates="plan")
+    goals: Mapped[list[PlanGoal]] = relationship(
+        order_by="PlanGoal.position", back_populates="plan"
+    )
     primary_agency: Mapped[Agency | None] = relationship()
 
 

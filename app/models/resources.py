@@ -46,7 +46,9 @@ class ResourceGap(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unmet_need: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(40))  # participation_matching, plan_conference, evaluation
+    source: Mapped[str] = mapped_column(
+        String(40)
+    )  # participation_matching, plan_conference, evaluation
     case_id: Mapped[int | None] = mapped_column(ForeignKey("support_case.id"), index=True)
     proposal: Mapped[str | None] = mapped_column(Text)
     owner: Mapped[str | None] = mapped_column(String(200))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Agency, Case, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import audit, definitions, forms, instances, records, settings
+from app.services import access, audit, definitions, forms, instances, records, settings
 from app.services.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CASE_PROCESS = "support_case"
@@ -124,33 +124,12 @@ def reopen(case_id: int, actor: User, reason: str) -> Case:
 def get(case_id: int, actor: User) -> Case:
     """A case the actor may see; otherwise NotFound."""
     case = db.session.get(Case, case_id)
-    if case is None or not may_see(actor, case):
+    if case is None or not access.may_see_case(actor, case):
         audit.record_alone("case.view", "case", case_id, actor, outcome="denied")
         raise NotFound("指定されたケースは見つかりません。")
     audit.record("case.view", "case", case.id, actor, case_id=case.id)
     db.session.commit()
     return case
-
-
-def may_see(actor: User, case: Case) -> bool:
-    """Own window: staff of the agencies on the case, and anyone holding one of its work items' queues."""
-    if actor.role in {"admin", "statistician", "community_coordinator"}:
-        return False
-    if actor.agency_id is not None and actor.agency_id in {
-        case.intake_agency_id,
-        case.primary_agency_id,
-    }:
-        return True
-    from app.services.queues import queues_of
-
-    mine = queues_of(actor)
-    return bool(
-        db.session.scalar(
-            select(func.count(WorkItem.id)).where(
-                WorkItem.case_id == case.id, WorkItem.queue.in_(mine)
-            )
-        )
-    )
 
 
 def summary(case: Case) -> dict[str, Any]:

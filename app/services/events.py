@@ -122,7 +122,9 @@ def _deliver_each(
                     f"ケース（{correlation_value}）は「{message_name}」を待っていません。"
                 ) from exc
         if instance.case_id is not None:
-            records.record_message(db.session.get(Case, instance.case_id), message_name, payload, actor)
+            records.record_message(
+                db.session.get(Case, instance.case_id), message_name, payload, actor
+            )
         instances.persist(instance, run)
         audit.record(
             "process.message",

@@ -75,7 +75,11 @@ def record_intake(case: Case, intake: Data, actor: User) -> None:
     household = Household(label=f"{person.name or '匿名の相談者'}の世帯")
     db.session.add(household)
     db.session.flush()
-    db.session.add(HouseholdMember(household_id=household.id, person_id=person.id, relation="本人", roles=["key_person"]))
+    db.session.add(
+        HouseholdMember(
+            household_id=household.id, person_id=person.id, relation="本人", roles=["key_person"]
+        )
+    )
     case.person_id, case.household_id = person.id, household.id
     received = _day(intake.get("received_on"), date.today())
     if intake.get("consent_given"):
@@ -98,7 +102,9 @@ def _first_assessment(case: Case, data: Data, actor: User) -> None:
     if case.household_id is not None:
         existing = {
             (m.relation, m.age_group)
-            for m in db.session.scalars(select(HouseholdMember).where(HouseholdMember.household_id == case.household_id))
+            for m in db.session.scalars(
+                select(HouseholdMember).where(HouseholdMember.household_id == case.household_id)
+            )
         }
         for row in data.get("household_members") or []:
             key = (row.get("relation"), row.get("age_group"))
@@ -114,8 +120,18 @@ def _first_assessment(case: Case, data: Data, actor: User) -> None:
             db.session.add(member)
             db.session.flush()
             if row.get("involved_window"):
-                db.session.add(Involvement(member_id=member.id, agency_text=row["involved_window"], purpose=row.get("involvement")))
-    if data.get("decision") == "coordination" and data.get("consent") == "given" and not _has_consent(case):
+                db.session.add(
+                    Involvement(
+                        member_id=member.id,
+                        agency_text=row["involved_window"],
+                        purpose=row.get("involvement"),
+                    )
+                )
+    if (
+        data.get("decision") == "coordination"
+        and data.get("consent") == "given"
+        and not _has_consent(case)
+    ):
         record_consent_obtained(case, data.get("decision_reason"), "first_assessment", actor)
     if data.get("decision") == "referral":
         target = agency_by_code(data.get("referral_to"))
@@ -125,31 +141,48 @@ def _first_assessment(case: Case, data: Data, actor: User) -> None:
                 from_agency_id=case.primary_agency_id,
                 to_agency_id=target.id,
                 purpose=data.get("referral_purpose"),
-                consent_basis="consent" if _has_consent(case) else "none",
+                consent_basis=_referral_basis(case, data),
             )
             db.session.add(referral)
             db.session.flush()
             db.session.add(ReferralEvent(referral_id=referral.id, status="sent", actor_id=actor.id))
 
 
+def _referral_basis(case: Case, data: Data) -> str:
+    if _has_consent(case):
+        return "consent"
+    return "override" if data.get("consent_override_basis") else "none"
+
+
 def _has_consent(case: Case) -> bool:
     return bool(
         db.session.scalar(
-            select(func.count(Consent.id)).where(Consent.case_id == case.id, Consent.withdrawn_on.is_(None))
+            select(func.count(Consent.id)).where(
+                Consent.case_id == case.id, Consent.withdrawn_on.is_(None)
+            )
         )
     )
 
 
 def _referral_review(case: Case, data: Data, actor: User) -> None:
     referral = db.session.scalar(
-        select(Referral).where(Referral.case_id == case.id, Referral.status == "sent").order_by(Referral.id.desc())
+        select(Referral)
+        .where(Referral.case_id == case.id, Referral.status == "sent")
+        .order_by(Referral.id.desc())
     )
     if referral is None:
         return
     accepted = data.get("referral_accepted") == "accepted"
     referral.status = "accepted" if accepted else "declined"
     referral.decline_reason = None if accepted else data.get("decline_reason")
-    db.session.add(ReferralEvent(referral_id=referral.id, status=referral.status, actor_id=actor.id, note=referral.decline_reason))
+    db.session.add(
+        ReferralEvent(
+            referral_id=referral.id,
+            status=referral.status,
+            actor_id=actor.id,
+            note=referral.decline_reason,
+        )
+    )
     if accepted:
         case.primary_agency_id = referral.to_agency_id
 
@@ -173,7 +206,12 @@ def _support_council(case: Case, data: Data, actor: User) -> None:
     for name in data.get("members_present") or []:
         db.session.add(MeetingAttendee(meeting_id=meeting.id, name=name, pledge_signed=pledged))
     db.session.add(
-        MeetingCase(meeting_id=meeting.id, case_id=case.id, consent_status="not_given", decision=data.get("council_course", ""))
+        MeetingCase(
+            meeting_id=meeting.id,
+            case_id=case.id,
+            consent_status="not_given",
+            decision=data.get("council_course", ""),
+        )
     )
     _action_items(meeting, case, data)
 
@@ -211,7 +249,12 @@ def _outreach_visit(case: Case, data: Data, actor: User) -> None:
 
 
 def _support_plan(case: Case, data: Data, actor: User) -> None:
-    version = (db.session.scalar(select(func.max(SupportPlan.version)).where(SupportPlan.case_id == case.id)) or 0) + 1
+    version = (
+        db.session.scalar(
+            select(func.max(SupportPlan.version)).where(SupportPlan.case_id == case.id)
+        )
+        or 0
+    ) + 1
     primary = agency_by_code(data.get("primary_agency"))
     plan = SupportPlan(
         case_id=case.id,
@@ -245,7 +288,10 @@ def _support_plan(case: Case, data: Data, actor: User) -> None:
 
 def latest_plan(case: Case) -> SupportPlan | None:
     return db.session.scalar(
-        select(SupportPlan).where(SupportPlan.case_id == case.id).order_by(SupportPlan.version.desc()).limit(1)
+        select(SupportPlan)
+        .where(SupportPlan.case_id == case.id)
+        .order_by(SupportPlan.version.desc())
+        .limit(1)
     )
 
 
@@ -260,7 +306,15 @@ def _plan_conference(case: Case, data: Data, actor: User) -> None:
         db.session.add(MeetingAttendee(meeting_id=meeting.id, name=name, pledge_signed=False))
     outcome = data.get("conference_outcome", "")
     note = data.get("revision_points") or data.get("return_reason")
-    db.session.add(MeetingCase(meeting_id=meeting.id, case_id=case.id, consent_status="given", decision=outcome, decision_note=note))
+    db.session.add(
+        MeetingCase(
+            meeting_id=meeting.id,
+            case_id=case.id,
+            consent_status="given",
+            decision=outcome,
+            decision_note=note,
+        )
+    )
     plan = latest_plan(case)
     if outcome == "approve" and plan is not None:
         plan.approved_meeting_id, plan.approved_on = meeting.id, meeting.held_on
@@ -279,17 +333,31 @@ def _participation_matching(case: Case, data: Data, actor: User) -> None:
         _gap(case, data.get("unmet_need"), "participation_matching")
         return
     name = data.get("resource_name", "")
-    resource = db.session.scalar(select(Resource).where(Resource.name == name, Resource.kind == data.get("resource_kind")))
+    resource = db.session.scalar(
+        select(Resource).where(Resource.name == name, Resource.kind == data.get("resource_kind"))
+    )
     if resource is None:
-        resource = Resource(kind=data.get("resource_kind", "place"), name=name, host_contact=data.get("host_contact"))
+        resource = Resource(
+            kind=data.get("resource_kind", "place"),
+            name=name,
+            host_contact=data.get("host_contact"),
+        )
         db.session.add(resource)
         db.session.flush()
-    db.session.add(Placement(case_id=case.id, resource_id=resource.id, matched_on=_day(data.get("matched_on"), date.today())))
+    db.session.add(
+        Placement(
+            case_id=case.id,
+            resource_id=resource.id,
+            matched_on=_day(data.get("matched_on"), date.today()),
+        )
+    )
 
 
 def _current_placement(case: Case) -> Placement | None:
     return db.session.scalar(
-        select(Placement).where(Placement.case_id == case.id, Placement.ended_on.is_(None)).order_by(Placement.id.desc())
+        select(Placement)
+        .where(Placement.case_id == case.id, Placement.ended_on.is_(None))
+        .order_by(Placement.id.desc())
     )
 
 

@@ -12,7 +12,7 @@ from app.engine.runtime import TaskNotReady
 from app.extensions import db
 from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import audit, case_progress, forms, instances, queues
+from app.services import access, audit, case_progress, consent, forms, instances, queues
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 SUPERVISOR_ROLES = {"supervisor"}
@@ -53,14 +53,10 @@ class ItemPage:
 def get(item_id: int, actor: User) -> WorkItem:
     """A work item the actor may see; others get NotFound (no hint that it exists)."""
     item = db.session.get(WorkItem, item_id)
-    if item is None or not may_see(actor, item):
+    if item is None or not access.may_work_on(actor, item):
         audit.record_alone("work_item.view", "work_item", item_id, actor, outcome="denied")
         raise NotFound("指定されたタスクは見つかりません。")
     return item
-
-
-def may_see(actor: User, item: WorkItem) -> bool:
-    return item.assignee_id == actor.id or item.queue in queues_of_cached(actor)
 
 
 def queues_of_cached(actor: User) -> list[str]:
@@ -83,6 +79,8 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         raise InvalidInput(
             "ページの指定が正しくありません。", fields={"page": "1以上、件数は1〜100です。"}
         )
+    if actor.role in access.NO_CASE_CONTENT:
+        return ItemPage(items=[], total=0, page=flt.page, per_page=flt.per_page)
     mine = queues_of_cached(actor)
     if flt.queue is not None and flt.queue not in mine:
         raise NotFound("指定されたキューは見つかりません。")
@@ -201,6 +199,9 @@ def complete(
     instance = db.session.get(ProcessInstance, item.instance_id)
     schema = instance.definition.forms.get(item.form_key) if item.form_key else None
     forms.validate(schema or {"type": "object"}, data)
+    case = db.session.get(Case, item.case_id) if item.case_id is not None else None
+    if case is not None:
+        consent.check_share(case, item.element_id, data, actor)
     run = instances.resume(instance)
     with instances.engine_errors():
         try:
@@ -227,8 +228,7 @@ def complete(
                 submitted_at=now,
             )
         )
-        if item.case_id is not None:
-            case = db.session.get(Case, item.case_id)
+        if case is not None:
             properties = run.properties_of(item.element_id, item.process_key)
             case_progress.on_submission(case, item.element_id, data, properties, actor)
         instances.persist(instance, run, now=now)

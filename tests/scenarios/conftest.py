@@ -34,13 +34,22 @@ class Flow:
         return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
     def open_case(
-        self, username: str = "demo-elderly", title: str = "【テスト】世帯の相談"
+        self,
+        username: str = "demo-elderly",
+        title: str = "【テスト】世帯の相談",
+        consent: bool = False,
     ) -> Case:
         intake = {
             "received_on": self.today(),
             "concerns": ["care", "income"],
             "most_pressing": "care",
         }
+        if consent:
+            intake.update(
+                consent_given=True,
+                consent_date=self.today(),
+                consent_scope={"purpose": "支援のため"},
+            )
         self.case = cases.open_case(self.user(username), title, intake)
         return self.case
 

@@ -41,7 +41,11 @@ def test_intake_records_the_person_household_and_consent(flow: Flow) -> None:
             "person": {"name": "山田 花子", "kana": "ヤマダ ハナコ", "address": "市内のどこか"},
             "consent_given": True,
             "consent_date": flow.today(),
-            "consent_scope": {"agencies": ["地域包括支援センター"], "info_kinds": ["household"], "purpose": "支援のため"},
+            "consent_scope": {
+                "agencies": ["地域包括支援センター"],
+                "info_kinds": ["household"],
+                "purpose": "支援のため",
+            },
         },
     )
     person = db.session.get(Person, case.person_id)
@@ -59,14 +63,19 @@ def test_anonymous_intake_keeps_no_identity(flow: Flow) -> None:
     case = cases.open_case(
         flow.user("demo-elderly"),
         "【テスト】匿名の相談",
-        {"received_on": flow.today(), "concerns": ["other"], "anonymous": True, "person": {"name": "書かれた名前"}},
+        {
+            "received_on": flow.today(),
+            "concerns": ["other"],
+            "anonymous": True,
+            "person": {"name": "書かれた名前"},
+        },
     )
     person = db.session.get(Person, case.person_id)
     assert person.anonymous and person.name is None
 
 
 def test_referral_status_history_and_household_members(flow: Flow) -> None:
-    flow.open_case()
+    flow.open_case(consent=True)
     flow.complete(
         "first_assessment",
         "demo-elderly",
@@ -75,31 +84,56 @@ def test_referral_status_history_and_household_members(flow: Flow) -> None:
             referral_to="child-center",
             referral_purpose="孫の不登校",
             household_members=[
-                {"relation": "長男", "age_group": "age_40_64", "living_together": True, "role": "carer"},
-                {"relation": "孫", "age_group": "age_6_14", "living_together": True, "role": "young_carer", "involved_window": "中学校"},
+                {
+                    "relation": "長男",
+                    "age_group": "age_40_64",
+                    "living_together": True,
+                    "role": "carer",
+                },
+                {
+                    "relation": "孫",
+                    "age_group": "age_6_14",
+                    "living_together": True,
+                    "role": "young_carer",
+                    "involved_window": "中学校",
+                },
             ],
         ),
     )
-    flow.complete("referral_review", "demo-child", {"referral_accepted": "declined", "decline_reason": "学校と調整済み"})
+    flow.complete(
+        "referral_review",
+        "demo-child",
+        {"referral_accepted": "declined", "decline_reason": "学校と調整済み"},
+    )
     [referral] = rows(Referral, case_id=flow.case.id)
     assert (referral.status, referral.decline_reason) == ("declined", "学校と調整済み")
     assert [e.status for e in referral.events] == ["sent", "declined"]
-    assert referral.consent_basis == "none"
+    assert referral.consent_basis == "consent"
     members = {m.relation: m for m in rows(HouseholdMember, household_id=flow.case.household_id)}
     assert set(members) == {"本人", "長男", "孫"}
-    assert members["孫"].roles == ["young_carer"] and members["孫"].involvements[0].agency_text == "中学校"
+    assert (
+        members["孫"].roles == ["young_carer"]
+        and members["孫"].involvements[0].agency_text == "中学校"
+    )
 
 
 def test_plan_versions_conference_decision_placement_and_evaluation(flow: Flow) -> None:
     flow.open_case()
-    flow.complete("first_assessment", "demo-elderly", first_assessment("coordination", consent="given"))
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
     [consent] = rows(Consent, case_id=flow.case.id)
     assert consent.source == "first_assessment"
     accept_and_plan(flow, participation=True)
     flow.complete(
         "plan_conference",
         "demo-supervisor",
-        {"conference_date": flow.today(), "conference_outcome": "revise", "revision_points": "役割を明確に", "resources_sufficient": True},
+        {
+            "conference_date": flow.today(),
+            "conference_outcome": "revise",
+            "revision_points": "役割を明確に",
+            "resources_sufficient": True,
+        },
     )
     flow.complete("support_plan", "demo-coordinator", plan(participation=True))
     approve(flow)
@@ -110,16 +144,28 @@ def test_plan_versions_conference_decision_placement_and_evaluation(flow: Flow) 
     assert plans[1].support_decision_on is not None and len(plans[1].goals) == 1
     decisions = [mc.decision for mc in rows(MeetingCase, case_id=flow.case.id)]
     assert decisions == ["revise", "approve"]
-    flow.complete("participation_matching", "demo-participation", {"match_result": "not_found", "unmet_need": "近くに就労体験先がない"})
+    flow.complete(
+        "participation_matching",
+        "demo-participation",
+        {"match_result": "not_found", "unmet_need": "近くに就労体験先がない"},
+    )
     [gap] = rows(ResourceGap, case_id=flow.case.id)
-    assert (gap.unmet_need, gap.source, gap.status) == ("近くに就労体験先がない", "participation_matching", "open")
+    assert (gap.unmet_need, gap.source, gap.status) == (
+        "近くに就労体験先がない",
+        "participation_matching",
+        "open",
+    )
     assert rows(Placement, case_id=flow.case.id) == []
     assert set(flow.refresh().act_items) >= {1, 2, 5, 6}
 
 
-def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recorded(flow: Flow) -> None:
+def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recorded(
+    flow: Flow,
+) -> None:
     flow.open_case()
-    flow.complete("first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given"))
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
+    )
     assert rows(Consent, case_id=flow.case.id) == []
     flow.complete(
         "support_council",
@@ -130,7 +176,9 @@ def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recor
             "all_members_pledged": True,
             "council_course": "outreach",
             "revisit_after": "P14D",
-            "action_items": [{"task": "自宅を訪問する", "owner": "アウトリーチ支援員", "due": flow.today(7)}],
+            "action_items": [
+                {"task": "自宅を訪問する", "owner": "アウトリーチ支援員", "due": flow.today(7)}
+            ],
         },
     )
     [meeting] = rows(Meeting, kind="support_council")
@@ -146,12 +194,18 @@ def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recor
 
 def test_evaluation_is_recorded_with_goal_results(flow: Flow) -> None:
     flow.open_case()
-    flow.complete("first_assessment", "demo-elderly", first_assessment("coordination", consent="given"))
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
     accept_and_plan(flow, review_in_days=5)
     approve(flow)
     flow.complete("support_decision", "demo-decision", {"decision_date": flow.today()})
     flow.pass_days(5.5)
-    flow.complete("monitoring", "demo-coordinator", {"monitored_on": flow.today(), "monitoring_outcome": "propose_termination"})
+    flow.complete(
+        "monitoring",
+        "demo-coordinator",
+        {"monitored_on": flow.today(), "monitoring_outcome": "propose_termination"},
+    )
     flow.complete(
         "evaluation",
         "demo-supervisor",

@@ -74,7 +74,7 @@ def test_window_only_support_to_closure(flow: Flow) -> None:
 
 
 def test_referral_accepted_moves_the_case_to_the_receiving_window(flow: Flow) -> None:
-    flow.open_case()
+    flow.open_case(consent=True)
     flow.complete(
         "first_assessment",
         "demo-elderly",
@@ -88,7 +88,7 @@ def test_referral_accepted_moves_the_case_to_the_receiving_window(flow: Flow) ->
 
 
 def test_referral_declined_comes_back_to_the_first_window_with_reason(flow: Flow) -> None:
-    flow.open_case()
+    flow.open_case(consent=True)
     flow.complete(
         "first_assessment",
         "demo-elderly",
