@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import JSONDoc, UTCDateTime, utcnow
 
 # The legal basis is a fixed attribute of each kind; only the label a municipality uses may change.
 LEGAL_BASIS = {
@@ -29,6 +29,9 @@ class Meeting(db.Model):
     held_on: Mapped[date] = mapped_column(Date)
     chair: Mapped[str | None] = mapped_column(String(200))
     non_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 支援会議 material: readable by pledged members until material_until, never in the case view.
+    material: Mapped[dict | None] = mapped_column(JSONDoc)
+    material_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     attendees: Mapped[list[MeetingAttendee]] = relationship(back_populates="meeting")
@@ -49,6 +52,7 @@ class MeetingAttendee(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     name: Mapped[str] = mapped_column(String(200))
     pledge_signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    pledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     meeting: Mapped[Meeting] = relationship(back_populates="attendees")
 
@@ -64,6 +68,9 @@ class MeetingCase(db.Model):
     consent_status: Mapped[str] = mapped_column(String(20))  # given, not_given
     decision: Mapped[str] = mapped_column(String(40))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    rescoped_on: Mapped[date | None] = mapped_column(
+        Date
+    )  # consent obtained later: material joins the case
 
     meeting: Mapped[Meeting] = relationship(back_populates="cases")
 

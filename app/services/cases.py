@@ -125,7 +125,8 @@ def get(case_id: int, actor: User) -> Case:
     """A case the actor may see; otherwise NotFound."""
     case = db.session.get(Case, case_id)
     if case is None or not access.may_see_case(actor, case):
-        audit.record_alone("case.view", "case", case_id, actor, outcome="denied")
+        known = case.id if case is not None else None
+        audit.record_alone("case.view", "case", case_id, actor, outcome="denied", case_id=known)
         raise NotFound("指定されたケースは見つかりません。")
     audit.record("case.view", "case", case.id, actor, case_id=case.id)
     db.session.commit()

@@ -201,7 +201,10 @@ def _meeting(kind: str, held_on: Any, chair: str | None) -> Meeting:
 
 
 def _support_council(case: Case, data: Data, actor: User) -> None:
+    from app.services import council
+
     meeting = _meeting("support_council", data.get("meeting_date"), actor.display_name)
+    council.keep_material(meeting, actor, data)
     pledged = bool(data.get("all_members_pledged"))
     for name in data.get("members_present") or []:
         db.session.add(MeetingAttendee(meeting_id=meeting.id, name=name, pledge_signed=pledged))
@@ -230,7 +233,12 @@ def _action_items(meeting: Meeting, case: Case, data: Data) -> None:
 
 
 def record_consent_obtained(case: Case, scope: Any, source: str, actor: User | None) -> None:
-    """Consent obtained later (outreach, or a message from another system)."""
+    """Consent obtained later (outreach, or a message from another system): the 支援会議 material on
+    the case is re-scoped into the consent channel."""
+    for agenda in db.session.scalars(
+        select(MeetingCase).where(MeetingCase.case_id == case.id, MeetingCase.rescoped_on.is_(None))
+    ):
+        agenda.rescoped_on = date.today()
     db.session.add(
         Consent(
             case_id=case.id,

@@ -34,6 +34,11 @@ DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
         lambda v: v in CHECK_INTERVALS,
     ),
     "next_visit_after": ("P14D", "同意後アウトリーチの標準間隔", lambda v: v in VISIT_INTERVALS),
+    "council_material_days": (
+        90,
+        "支援会議の資料を構成員が閲覧できる日数",
+        lambda v: isinstance(v, int) and 1 <= v <= 365,
+    ),
 }
 
 

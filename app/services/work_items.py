@@ -54,7 +54,10 @@ def get(item_id: int, actor: User) -> WorkItem:
     """A work item the actor may see; others get NotFound (no hint that it exists)."""
     item = db.session.get(WorkItem, item_id)
     if item is None or not access.may_work_on(actor, item):
-        audit.record_alone("work_item.view", "work_item", item_id, actor, outcome="denied")
+        known = item.case_id if item is not None else None
+        audit.record_alone(
+            "work_item.view", "work_item", item_id, actor, outcome="denied", case_id=known
+        )
         raise NotFound("指定されたタスクは見つかりません。")
     return item
 

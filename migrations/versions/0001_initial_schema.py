@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:12:20.836918
+Create Date: 2026-11-26 16:17:34.660648
 
 """
 from alembic import op
@@ -39,6 +39,8 @@ def upgrade():
     sa.Column('held_on', sa.Date(), nullable=False),
     sa.Column('chair', sa.String(length=200), nullable=True),
     sa.Column('non_public', sa.Boolean(), nullable=False),
+    sa.Column('material', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('material_until', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting'))
     )
@@ -174,6 +176,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('pledge_signed', sa.Boolean(), nullable=False),
+    sa.Column('pledged_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_meeting_attendee_meeting_id_meeting')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_meeting_attendee_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_attendee'))
@@ -302,6 +305,7 @@ def upgrade():
     sa.Column('consent_status', sa.String(length=20), nullable=False),
     sa.Column('decision', sa.String(length=40), nullable=False),
     sa.Column('decision_note', sa.Text(), nullable=True),
+    sa.Column('rescoped_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['support_case.id'], name=op.f('fk_meeting_case_case_id_support_case')),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_meeting_case_meeting_id_meeting')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_case'))
