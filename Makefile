@@ -6,10 +6,11 @@ FLASK := $(BIN)/flask --app app
 PY_STAMP := $(VENV)/.installed
 JS_STAMP := node_modules/.installed
 BUNDLE := app/static/build/kasane.js
+CATALOG := app/translations/en/LC_MESSAGES/messages
 
-.PHONY: install run test lint bench worker clean
+.PHONY: install run test lint bench worker messages clean
 
-install: $(PY_STAMP) $(BUNDLE)
+install: $(PY_STAMP) $(BUNDLE) $(CATALOG).mo
 
 $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 以上が必要です")'
@@ -24,6 +25,15 @@ $(JS_STAMP): package.json package-lock.json
 
 $(BUNDLE): $(JS_STAMP) $(shell find app/assets -type f 2>/dev/null)
 	npm run --silent build
+
+# The English catalogue compiled for Flask-Babel; the .mo is build output, never committed.
+$(CATALOG).mo: $(CATALOG).po | $(PY_STAMP)
+	$(BIN)/pybabel compile -d app/translations
+
+# After marking new strings for translation: bring them into the .po, then translate what is empty.
+messages: $(PY_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --project=Kasane -o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 run: install
 	$(FLASK) db upgrade

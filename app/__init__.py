@@ -35,7 +35,9 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     )
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "ja")
+    from app.web.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
 
     from app.web import register_web
 

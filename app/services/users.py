@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, Group, User
+from app.models import ApiToken, AuditEvent, Group, User
 from app.models.base import utcnow
 from app.services import audit
 from app.services.errors import InvalidInput, NotFound
@@ -142,3 +143,22 @@ def user_for_token(token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+LOGIN_WINDOW_MINUTES = 15
+LOGIN_MAX_FAILURES = 5
+
+
+def login_throttled(username: str, now: datetime | None = None) -> bool:
+    """Too many failed logins for this username recently (counted from the audit trail)."""
+    now = now or utcnow()
+    since = now - timedelta(minutes=LOGIN_WINDOW_MINUTES)
+    failures = db.session.scalar(
+        select(func.count(AuditEvent.id)).where(
+            AuditEvent.action == "auth.login",
+            AuditEvent.outcome.in_(["failure", "throttled"]),
+            AuditEvent.at >= since,
+            AuditEvent.detail["username"].as_string() == username,
+        )
+    )
+    return (failures or 0) >= LOGIN_MAX_FAILURES

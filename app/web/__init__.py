@@ -7,10 +7,12 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
-    from app.web import api, auth, cases, errors, filters, home, inbox, tasks
+    from app.web import api, auth, cases, errors, filters, home, i18n, inbox, security, tasks
 
     auth.init_app(app)
     filters.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(inbox.bp)

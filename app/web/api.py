@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from marshmallow import Schema, ValidationError, fields, validate
@@ -73,14 +74,14 @@ class WorkItemQuerySchema(Schema):
     per_page = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
 
 
-MARSHMALLOW_JA = {
-    "Missing data for required field.": "必須項目です。",
-    "Not a valid integer.": "整数で指定してください。",
-    "Not a valid string.": "文字列で指定してください。",
-    "Not a valid boolean.": "true / false で指定してください。",
-    "Not a valid mapping type.": "オブジェクトで指定してください。",
-    "Unknown field.": "この項目は受け付けていません。",
-    "Invalid input type.": "JSONオブジェクトで送ってください。",
+MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": lazy_gettext("必須項目です。"),
+    "Not a valid integer.": lazy_gettext("整数で指定してください。"),
+    "Not a valid string.": lazy_gettext("文字列で指定してください。"),
+    "Not a valid boolean.": lazy_gettext("true / false で指定してください。"),
+    "Not a valid mapping type.": lazy_gettext("オブジェクトで指定してください。"),
+    "Unknown field.": lazy_gettext("この項目は受け付けていません。"),
+    "Invalid input type.": lazy_gettext("JSONオブジェクトで送ってください。"),
 }
 
 
@@ -89,38 +90,41 @@ def _load(schema: Schema, data: Any) -> dict[str, Any]:
         return schema.load(data)
     except ValidationError as exc:
         raise InvalidInput(
-            "リクエストの内容に誤りがあります。", fields=_fields_ja(exc.messages)
+            gettext("リクエストの内容に誤りがあります。"), fields=_field_messages(exc.messages)
         ) from exc
 
 
-def _fields_ja(messages: Any, prefix: str = "") -> dict[str, str]:
+def _field_messages(messages: Any, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
             name = "_form" if key == "_schema" else str(key)
-            out.update(_fields_ja(value, f"{prefix}.{name}" if prefix else name))
+            out.update(_field_messages(value, f"{prefix}.{name}" if prefix else name))
     elif isinstance(messages, list) and messages and isinstance(messages[0], str):
         text = messages[0]
-        out[prefix or "_form"] = MARSHMALLOW_JA.get(text, _range_ja(text))
+        known = MARSHMALLOW_MESSAGES.get(text)
+        out[prefix or "_form"] = str(known) if known else _range_message(text)
     return out
 
 
-def _range_ja(text: str) -> str:
+def _range_message(text: str) -> str:
     if text.startswith("Must be one of"):
-        return "指定できる値のいずれかにしてください。"
+        return gettext("指定できる値のいずれかにしてください。")
     if "length" in text.lower():
-        return "長さが範囲外です。"
+        return gettext("長さが範囲外です。")
     if "greater than" in text or "less than" in text:
-        return "値が範囲外です。"
-    return "値が正しくありません。"
+        return gettext("値が範囲外です。")
+    return gettext("値が正しくありません。")
 
 
 def _json_body() -> Any:
     if not request.is_json:
-        raise UnsupportedMediaType("JSON形式（Content-Type: application/json）で送ってください。")
+        raise UnsupportedMediaType(
+            gettext("JSON形式（Content-Type: application/json）で送ってください。")
+        )
     data = request.get_json(silent=True)
     if data is None:
-        raise InvalidInput("JSONとして読めない内容です。")
+        raise InvalidInput(gettext("JSONとして読めない内容です。"))
     return data
 
 
@@ -128,14 +132,16 @@ def _json_body() -> Any:
 def authenticate() -> Response | None:
     if not current_user.is_authenticated:
         return error_response(
-            401, "unauthorized", "ログインするか、APIトークンを指定してください。"
+            401, "unauthorized", gettext("ログインするか、APIトークンを指定してください。")
         )
     if request.method in {"POST", "PUT", "PATCH", "DELETE"} and not g.get("auth_via_token"):
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except (CSRFError, WTFValidationError):
             return error_response(
-                400, "csrf", "CSRFトークンがありません。X-CSRFToken ヘッダーを付けてください。"
+                400,
+                "csrf",
+                gettext("CSRFトークンがありません。X-CSRFToken ヘッダーを付けてください。"),
             )
     return None
 

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -27,9 +28,13 @@ from app.services import audit, users
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_FAILED = "ユーザー名またはパスワードが正しくありません。"
-LOGIN_INCOMPLETE = "ユーザー名とパスワードを入力してください。"
-API_UNAUTHORIZED = "ログインするか、APIトークンを指定してください。"
+LOGIN_FAILED = lazy_gettext("ユーザー名またはパスワードが正しくありません。")
+LOGIN_INCOMPLETE = lazy_gettext("ユーザー名とパスワードを入力してください。")
+LOGIN_REQUIRED = lazy_gettext("ログインしてください。")
+API_UNAUTHORIZED = lazy_gettext("ログインするか、APIトークンを指定してください。")
+LOGIN_THROTTLED = lazy_gettext(
+    "ログインの失敗が続いたため、しばらくログインできません。15分ほどしてからお試しください。"
+)
 USERNAME_MAX = 80
 BEARER = "bearer "
 
@@ -37,7 +42,7 @@ BEARER = "bearer "
 def init_app(app: Flask) -> None:
     """Teach flask-login how to find the user of a request."""
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "ログインしてください。"
+    login_manager.login_message = LOGIN_REQUIRED
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_user_from_token)
@@ -67,10 +72,10 @@ def _load_user_from_token(req: Request) -> User | None:
 
 def _unauthorized() -> Response | BaseResponse:
     if request.path.startswith("/api/"):
-        response = jsonify({"error": {"code": "unauthorized", "message": API_UNAUTHORIZED}})
+        response = jsonify({"error": {"code": "unauthorized", "message": str(API_UNAUTHORIZED)}})
         response.status_code = 401
         return response
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(str(login_manager.login_message), login_manager.login_message_category)
     return redirect(url_for("auth.login", next=_here()))
 
 
@@ -104,7 +109,18 @@ def login() -> str | BaseResponse | tuple[str, int]:
     username = request.form.get("username", "").strip()[:USERNAME_MAX]
     password = request.form.get("password", "")
     if not username or not password:
-        return _form_again(username, next_url, LOGIN_INCOMPLETE, 422)
+        return _form_again(username, next_url, str(LOGIN_INCOMPLETE), 422)
+    if users.login_throttled(username):
+        audit.record_alone(
+            "auth.login",
+            "user",
+            None,
+            None,
+            outcome="throttled",
+            detail={"username": username},
+            actor_name="anonymous",
+        )
+        return _form_again(username, next_url, str(LOGIN_THROTTLED), 429)
     user = users.authenticate(username, password)
     if user is None:
         audit.record_alone(
@@ -116,7 +132,7 @@ def login() -> str | BaseResponse | tuple[str, int]:
             detail={"username": username},
             actor_name="anonymous",
         )
-        return _form_again(username, next_url, LOGIN_FAILED, 401)
+        return _form_again(username, next_url, str(LOGIN_FAILED), 401)
 
     audit.record("auth.login", "user", user.id, user)
     db.session.commit()
@@ -138,5 +154,5 @@ def logout() -> BaseResponse:
     db.session.commit()
     logout_user()
     session.clear()
-    flash("ログアウトしました。", "info")
+    flash(gettext("ログアウトしました。"), "info")
     return redirect(url_for("auth.login"))

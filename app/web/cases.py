@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -65,7 +66,7 @@ def new() -> Response | str | tuple[str, int]:
         case = cases.open_case(user, head["title"], intake, head["agency"] or None)
     except InvalidInput as exc:
         return _new_page(user, agencies, schema, head, intake, exc.fields, exc.message), 422
-    flash(f"ケース {case.number} を受け付けました。", "ok")
+    flash(gettext("ケース %(number)s を受け付けました。", number=case.number), "ok")
     return redirect(url_for("cases.show", case_id=case.id))
 
 
@@ -94,5 +95,12 @@ def _new_page(
 @login_required
 def reopen(case_id: int) -> Response:
     case = cases.reopen(case_id, current_user._get_current_object(), request.form.get("reason", ""))
-    flash(f"ケース {case.number} を再開しました（第{case.cycle}期）。", "ok")
+    flash(
+        gettext(
+            "ケース %(number)s を再開しました（第%(cycle)s期）。",
+            number=case.number,
+            cycle=case.cycle,
+        ),
+        "ok",
+    )
     return redirect(url_for("cases.show", case_id=case.id))

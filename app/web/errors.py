@@ -1,25 +1,26 @@
-"""Turns expected failures into Japanese pages or JSON errors with the right status; never a bare 500."""
+"""Turns expected failures into pages or JSON errors with the right status; never a bare 500."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.services.errors import ServiceError
 
 HTTP_MESSAGES = {
-    400: "リクエストの内容が正しくありません。",
-    401: "ログインが必要です。",
-    403: "この操作を行う権限がありません。",
-    404: "ページが見つかりません。",
-    405: "この方法ではアクセスできません。",
-    409: "他の操作と競合しました。",
-    413: "送信された内容が大きすぎます。",
-    415: "送信形式が正しくありません。",
-    422: "入力内容に誤りがあります。",
-    429: "短時間に操作が多すぎます。しばらくしてからお試しください。",
-    500: "システムで問題が発生しました。時間をおいてもう一度お試しください。",
+    400: lazy_gettext("リクエストの内容が正しくありません。"),
+    401: lazy_gettext("ログインが必要です。"),
+    403: lazy_gettext("この操作を行う権限がありません。"),
+    404: lazy_gettext("ページが見つかりません。"),
+    405: lazy_gettext("この方法ではアクセスできません。"),
+    409: lazy_gettext("他の操作と競合しました。"),
+    413: lazy_gettext("送信された内容が大きすぎます。"),
+    415: lazy_gettext("送信形式が正しくありません。"),
+    422: lazy_gettext("入力内容に誤りがあります。"),
+    429: lazy_gettext("短時間に操作が多すぎます。しばらくしてからお試しください。"),
+    500: lazy_gettext("システムで問題が発生しました。時間をおいてもう一度お試しください。"),
 }
 
 
@@ -30,7 +31,7 @@ def wants_json() -> bool:
 def error_response(
     status: int, code: str, message: str, fields: dict[str, str] | None = None
 ) -> Response:
-    """The one error shape: JSON under /api, a Japanese page elsewhere."""
+    """The one error shape: JSON under /api, a page in the user's language elsewhere."""
     if wants_json():
         body: dict[str, object] = {"code": code, "message": message}
         if fields:
@@ -54,16 +55,16 @@ def init_app(app: Flask) -> None:
         return error_response(
             400,
             "csrf",
-            "フォームの有効期限が切れたか、不正な送信です。画面を再読み込みしてください。",
+            gettext("フォームの有効期限が切れたか、不正な送信です。画面を再読み込みしてください。"),
         )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(
-            status, code, HTTP_MESSAGES.get(status, exc.description or "エラーが発生しました。")
-        )
+        known = HTTP_MESSAGES.get(status)
+        message = str(known) if known else exc.description or gettext("エラーが発生しました。")
+        return error_response(status, code, message)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
@@ -71,4 +72,4 @@ def init_app(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
-        return error_response(500, "internal_error", HTTP_MESSAGES[500])
+        return error_response(500, "internal_error", str(HTTP_MESSAGES[500]))

@@ -1,6 +1,7 @@
 """Turns a task form's JSON Schema into fields to render, and a submitted HTML form back into JSON.
 
-Pure functions of the schema (no request, no database). HTML names are the dotted paths of
+Pure functions of the schema (no request, no database); the renderer's own few words (はい, 要配慮)
+follow the language of the request when there is one. HTML names are the dotted paths of
 ``app.services.forms`` messages (``goals.0.goal``). Re-render with what ``parse`` returned: it drops
 empty rows, so its row indexes are the ones the messages use.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from flask_babel import lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 # fmt: off
@@ -27,9 +29,9 @@ MAX_ROWS = 100
 MAX_INDEX = 1000
 RADIO_MAX_OPTIONS = 5
 TEXTAREA_OVER = 200
-LINES_HINT = "1行に1件ずつ入力してください。"
-YES_NO = (("true", "はい"), ("false", "いいえ"))
-_BADGES = {"R": "要配慮", "X": "取扱注意"}
+LINES_HINT = lazy_gettext("1行に1件ずつ入力してください。")
+YES_NO = (("true", lazy_gettext("はい")), ("false", lazy_gettext("いいえ")))
+_BADGES = {"R": lazy_gettext("要配慮"), "X": lazy_gettext("取扱注意")}
 _MAX_DOTS = 16  # how deep names may nest; also ends a recursive $ref
 _INTEGER = re.compile(r"[+-]?[0-9]{1,300}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]{1,300}(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
@@ -69,7 +71,7 @@ class Field:
     @property
     def badge(self) -> str:
         """The sensitivity badge after the label: 要配慮 (R), 取扱注意 (X), nothing for P."""
-        return _BADGES.get(self.sensitivity, "")
+        return str(_BADGES.get(self.sensitivity, ""))
 
     @property
     def number(self) -> str:
@@ -255,7 +257,7 @@ class _Renderer:
             "help": str(schema.get("description") or ""),
             "required": node.required,
             "sensitivity": str(schema.get("x-sensitivity") or ""),
-            "options": tuple((_as_text(v), label) for v, label in node.choices),
+            "options": tuple((_as_text(v), str(label)) for v, label in node.choices),
         }
         if node.kind == "group":
             children = self.fields_of(schema, node.name, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -19,10 +20,10 @@ bp = Blueprint("inbox", __name__)
 
 DUE_SOON = timedelta(days=2)
 SORT_LABELS = {
-    "due": "期限が近い順",
-    "priority": "優先度の高い順",
-    "newest": "新しい順",
-    "oldest": "古い順",
+    "due": lazy_gettext("期限が近い順"),
+    "priority": lazy_gettext("優先度の高い順"),
+    "newest": lazy_gettext("新しい順"),
+    "oldest": lazy_gettext("古い順"),
 }
 
 
@@ -33,7 +34,8 @@ def _filter_from(args: dict[str, str]) -> work_items.ItemFilter:
             return default
         if not raw.isdigit():
             raise InvalidInput(
-                "ページの指定が正しくありません。", fields={name: "数字で指定してください。"}
+                gettext("ページの指定が正しくありません。"),
+                fields={name: gettext("数字で指定してください。")},
             )
         return int(raw)
 
@@ -79,7 +81,7 @@ def index() -> str:
         queue_labels={c.key: c.label for c in counts},
         assigned_count=overview.assigned_count(user),
         stages=case_progress.STAGE_LABELS,
-        sorts=SORT_LABELS,
+        sorts={key: str(label) for key, label in SORT_LABELS.items()},
         now=utcnow(),
         due_soon=DUE_SOON,
         pages=max(1, -(-page.total // page.per_page)),
@@ -98,7 +100,7 @@ def _back() -> Response:
 @login_required
 def claim(item_id: int) -> Response:
     item = work_items.claim(item_id, current_user._get_current_object())
-    flash(f"「{item.title}」を担当しました。", "ok")
+    flash(gettext("「%(title)s」を担当しました。", title=item.title), "ok")
     return _back()
 
 
@@ -106,5 +108,5 @@ def claim(item_id: int) -> Response:
 @login_required
 def release(item_id: int) -> Response:
     item = work_items.release(item_id, current_user._get_current_object())
-    flash(f"「{item.title}」の担当を外しました。", "ok")
+    flash(gettext("「%(title)s」の担当を外しました。", title=item.title), "ok")
     return _back()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -67,7 +68,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     try:
         if request.form.get("action") == "draft":
             work_items.save_draft(item.id, user, data)
-            flash("下書きを保存しました。", "ok")
+            flash(gettext("下書きを保存しました。"), "ok")
             return redirect(url_for("tasks.show", item_id=item.id))
         work_items.complete(item.id, user, data)
     except InvalidInput as exc:
@@ -75,7 +76,7 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     except Conflict as exc:
         db.session.refresh(item)
         return _page(item, data, {}, exc.message), 409
-    flash(f"「{item.title}」を完了しました。", "ok")
+    flash(gettext("「%(title)s」を完了しました。", title=item.title), "ok")
     return redirect(url_for("inbox.index"))
 
 
@@ -85,5 +86,5 @@ def reassign(item_id: int) -> Response:
     item = work_items.reassign(
         item_id, current_user._get_current_object(), request.form.get("assignee", "")
     )
-    flash(f"「{item.title}」の担当を変更しました。", "ok")
+    flash(gettext("「%(title)s」の担当を変更しました。", title=item.title), "ok")
     return redirect(url_for("tasks.show", item_id=item.id))

@@ -183,7 +183,12 @@ def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recor
     )
     [meeting] = rows(Meeting, kind="support_council")
     assert meeting.non_public and "106条の6" in meeting.legal_basis
-    assert [a.pledge_signed for a in meeting.attendees] == [True, True]
+    assert [a.pledge_signed for a in meeting.attendees] == [
+        True,
+        True,
+        True,
+    ]  # the chair counts as a member
+    assert sum(a.user_id is not None for a in meeting.attendees) == 1
     [agenda] = meeting.cases
     assert (agenda.consent_status, agenda.decision) == ("not_given", "outreach")
     flow.deliver("consent_obtained", {"scope": "関係機関での共有"})
