@@ -5,31 +5,49 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Agency,
     AuditEvent,
     Case,
+    Consent,
+    Evaluation,
     FormSubmission,
+    HouseholdMember,
+    Meeting,
+    MeetingCase,
+    Person,
     ProcessDefinition,
     ProcessInstance,
+    Referral,
+    SupportPlan,
     User,
     WorkItem,
 )
+from app.services import access
 
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 # Material of the 支援会議 (106条の6) never appears in the normal case view.
 COUNCIL_ELEMENTS = {"support_council"}
-DECISION_ELEMENTS = {
-    "plan_conference": "重層的支援会議",
-    "evaluation": "評価（重層的支援会議）",
-    "support_decision": "支援決定",
+DECISION_LABELS = {
+    "approve": "承認",
+    "revise": "修正",
+    "return_to_primary": "主担当機関へ戻す",
+    "outreach": "アウトリーチ",
+    "watch": "見守り",
+    "emergency": "緊急対応",
 }
-REFERRAL_ELEMENTS = {"referral_review"}
+REFERRAL_LABELS = {
+    "sent": "依頼中",
+    "accepted": "受け入れ",
+    "declined": "辞退",
+    "done": "完了",
+    "withdrawn": "取り下げ",
+}
 
 
 @dataclass
@@ -41,20 +59,50 @@ class TimelineEntry:
 
 
 @dataclass
+class MemberView:
+    """A household member as any case viewer may see them: relation and which window to contact."""
+
+    relation: str
+    age_group: str | None
+    roles: list[str]
+    living_together: bool
+    windows: list[
+        tuple[str, str | None]
+    ]  # (window, contact) — never the content of that window's work
+
+
+@dataclass
 class CaseView:
     case: Case
     instance: ProcessInstance | None
     open_items: list[WorkItem]
-    plans: list[FormSubmission]
-    decisions: list[tuple[str, FormSubmission]]
-    referrals: list[FormSubmission]
     timeline: list[TimelineEntry]
+    person: dict[str, str] = field(default_factory=dict)
+    household: list[MemberView] = field(default_factory=list)
+    other_windows: list[str] = field(default_factory=list)
+    consents: list[Consent] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
+    plans: list[SupportPlan] = field(default_factory=list)
+    decisions: list[tuple[Meeting, MeetingCase]] = field(default_factory=list)
+    council_dates: list[str] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
     active_elements: list[str] = field(default_factory=list)
     completed_elements: list[str] = field(default_factory=list)
 
 
-def build(case: Case) -> CaseView:
-    """Assemble the case page from the case's own tables (never from engine state)."""
+RESTRICTED_TEXT = "（取扱注意のため表示しません）"
+PERSON_FIELDS = (
+    ("name", "氏名"),
+    ("kana", "ふりがな"),
+    ("birth_date", "生年月日"),
+    ("sex", "性別"),
+    ("phone", "電話"),
+)
+
+
+def build(case: Case, viewer: User) -> CaseView:
+    """Assemble the case page from the case's own tables (never from engine state), within what the
+    viewer may see: X fields only for the owning window, 支援会議 material never."""
     instances = list(
         db.session.scalars(
             select(ProcessInstance)
@@ -79,21 +127,107 @@ def build(case: Case) -> CaseView:
         {s.submitted_by_id for s in submissions} | {i.completed_by_id for i in items}
     )
     active, completed = _positions(current, items)
+    agendas = [
+        (meeting, agenda)
+        for meeting, agenda in db.session.execute(
+            select(Meeting, MeetingCase)
+            .join(MeetingCase, MeetingCase.meeting_id == Meeting.id)
+            .where(MeetingCase.case_id == case.id)
+            .order_by(Meeting.held_on, Meeting.id)
+        )
+    ]
     return CaseView(
         case=case,
         instance=current,
         open_items=[i for i in items if i.status == "open"],
-        plans=[s for s in submissions if s.element_id == "support_plan"],
-        decisions=[
-            (DECISION_ELEMENTS[s.element_id], s)
-            for s in submissions
-            if s.element_id in DECISION_ELEMENTS
-        ],
-        referrals=[s for s in submissions if s.element_id in REFERRAL_ELEMENTS],
         timeline=_timeline(case, items, submissions, names),
+        person=_person(case, viewer),
+        household=_household(case),
+        other_windows=_other_windows(case),
+        consents=list(
+            db.session.scalars(
+                select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)
+            )
+        ),
+        referrals=list(
+            db.session.scalars(
+                select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
+            )
+        ),
+        plans=list(
+            db.session.scalars(
+                select(SupportPlan)
+                .where(SupportPlan.case_id == case.id)
+                .order_by(SupportPlan.version)
+            )
+        ),
+        decisions=[
+            (m, a) for m, a in agendas if m.kind != "support_council" or a.rescoped_on is not None
+        ],
+        council_dates=[
+            m.held_on.isoformat()
+            for m, a in agendas
+            if m.kind == "support_council" and a.rescoped_on is None
+        ],
+        evaluations=list(
+            db.session.scalars(
+                select(Evaluation).where(Evaluation.case_id == case.id).order_by(Evaluation.id)
+            )
+        ),
         active_elements=active,
         completed_elements=completed,
     )
+
+
+def _person(case: Case, viewer: User) -> dict[str, str]:
+    person = db.session.get(Person, case.person_id) if case.person_id else None
+    if person is None:
+        return {}
+    if person.anonymous:
+        return {"氏名": "匿名の相談"}
+    shown = {
+        label: str(getattr(person, key)) for key, label in PERSON_FIELDS if getattr(person, key)
+    }
+    if person.address:
+        shown["住所"] = (
+            person.address if access.may_see_restricted(viewer, case) else RESTRICTED_TEXT
+        )
+    return shown
+
+
+def _household(case: Case) -> list[MemberView]:
+    if case.household_id is None:
+        return []
+    members = db.session.scalars(
+        select(HouseholdMember)
+        .where(HouseholdMember.household_id == case.household_id)
+        .order_by(HouseholdMember.id)
+    )
+    return [
+        MemberView(
+            relation=m.relation,
+            age_group=m.age_group,
+            roles=list(m.roles or []),
+            living_together=m.living_together,
+            windows=[
+                (i.agency.name if i.agency else i.agency_text or "", i.contact)
+                for i in m.involvements
+            ],
+        )
+        for m in members
+    ]
+
+
+def _other_windows(case: Case) -> list[str]:
+    """Other open cases of the same household: which window holds them (not what they are about)."""
+    if case.household_id is None:
+        return []
+    rows = db.session.scalars(
+        select(Agency.name)
+        .join(Case, Case.primary_agency_id == Agency.id)
+        .where(Case.household_id == case.household_id, Case.id != case.id, Case.status != "closed")
+    )
+    return sorted(set(rows))
 
 
 def _user_names(ids: set[int | None]) -> dict[int, str]:
@@ -187,36 +321,3 @@ def _event_label(event: AuditEvent) -> str:
     if event.action == "case.reopen":
         return f"ケースを再開しました（第{event.detail.get('cycle')}期）"
     return "予定日になりました（タイマー）"
-
-
-def submission_fields(sub: FormSubmission, schema: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """A submission's answers as (label, text) pairs, using the form's Japanese titles."""
-    props = (schema or {}).get("properties", {})
-    rows = []
-    for key, value in sub.data.items():
-        prop = props.get(key, {})
-        rows.append((prop.get("title", key), _text(value, prop)))
-    return rows
-
-
-def _text(value: Any, prop: dict[str, Any]) -> str:
-    choices = {c.get("const"): c.get("title") for c in prop.get("oneOf", []) if isinstance(c, dict)}
-    if isinstance(value, bool):
-        return "はい" if value else "いいえ"
-    if isinstance(value, list):
-        titles = prop.get("x-enumTitles")
-        enum = prop.get("items", {}).get("enum") if isinstance(prop.get("items"), dict) else None
-        if titles and enum:
-            lookup = dict(zip(enum, titles, strict=False))
-            return "、".join(lookup.get(v, str(v)) for v in value)
-        return "、".join(
-            _text(v, prop.get("items", {}) if isinstance(prop.get("items"), dict) else {})
-            for v in value
-        )
-    if isinstance(value, dict):
-        inner = prop.get("properties", {})
-        return " / ".join(
-            f"{inner.get(k, {}).get('title', k)}: {_text(v, inner.get(k, {}))}"
-            for k, v in value.items()
-        )
-    return str(choices.get(value, value))

@@ -144,3 +144,14 @@ def summary(case: Case) -> dict[str, Any]:
         )
     )
     return {"instances": instances_, "open_items": open_items}
+
+
+def diagram_xml(case: Case) -> str | None:
+    """The BPMN of the case's current process version (for the position viewer)."""
+    instance = db.session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.case_id == case.id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    )
+    return instance.definition.bpmn_xml if instance is not None else None

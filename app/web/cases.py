@@ -7,8 +7,8 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.models import Agency, ProcessDefinition
-from app.services import case_progress, case_view, cases
+from app.models import Agency
+from app.services import case_progress, case_view, cases, consent
 from app.services.errors import InvalidInput
 from app.web import form_render
 
@@ -18,34 +18,26 @@ bp = Blueprint("cases", __name__)
 @bp.get("/cases/<int:case_id>")
 @login_required
 def show(case_id: int) -> str:
-    case = cases.get(case_id, current_user._get_current_object())
-    view = case_view.build(case)
-    forms = view.instance.definition.forms if view.instance else {}
+    viewer = current_user._get_current_object()
+    case = cases.get(case_id, viewer)
     return render_template(
         "cases/show.html",
-        view=view,
+        view=case_view.build(case, viewer),
         case=case,
         stage_labels=case_progress.STAGE_LABELS,
-        answers=lambda sub: case_view.submission_fields(sub, _schema_for(sub, forms)),
+        decision_labels=case_view.DECISION_LABELS,
+        referral_labels=case_view.REFERRAL_LABELS,
     )
-
-
-def _schema_for(sub: object, forms: dict) -> dict | None:
-    key = getattr(sub, "form_key", None)
-    if key in forms:
-        return forms[key]
-    definition = db.session.get(ProcessDefinition, sub.definition_id)
-    return (definition.forms or {}).get(key) if definition else None
 
 
 @bp.get("/cases/<int:case_id>/diagram.bpmn")
 @login_required
 def diagram(case_id: int) -> Response:
     case = cases.get(case_id, current_user._get_current_object())
-    view = case_view.build(case)
-    if view.instance is None:
+    xml = cases.diagram_xml(case)
+    if xml is None:
         return Response("", status=404)
-    return Response(view.instance.definition.bpmn_xml, mimetype="application/xml")
+    return Response(xml, mimetype="application/xml")
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -104,3 +96,12 @@ def reopen(case_id: int) -> Response:
         "ok",
     )
     return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/consents/<int:consent_id>/withdraw")
+@login_required
+def withdraw_consent(case_id: int, consent_id: int) -> Response:
+    actor = current_user._get_current_object()
+    consent.withdraw(cases.get(case_id, actor), consent_id, actor, request.form.get("reason", ""))
+    flash(gettext("同意の撤回を記録しました。以後、同意による共有は行われません。"), "ok")
+    return redirect(url_for("cases.show", case_id=case_id))

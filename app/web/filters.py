@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import gettext, get_locale
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -33,6 +33,12 @@ def jst_datetime(value: datetime | None) -> str:
     return f"{format_date(local.date(), 'long', locale=_locale())} {local:%H:%M}"
 
 
+def punctuation() -> dict[str, str]:
+    """Separators that differ between Japanese and English (、 / ,  ： / :  〜 / –)."""
+    return {"sep": gettext("、"), "colon": gettext("："), "range_sep": gettext("〜")}
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(jst_date)
     app.add_template_filter(jst_datetime)
+    app.context_processor(punctuation)

@@ -80,10 +80,10 @@ def test_only_selected_members_with_a_pledge_read_the_material_until_it_expires(
 def test_material_never_appears_in_the_normal_case_view(flow: Flow) -> None:
     hold_council(flow)
     case = cases.get(flow.case.id, flow.user("demo-elderly"))
-    view = case_view.build(case)
+    view = case_view.build(case, flow.user("demo-elderly"))
     text = " ".join(f"{e.what} {e.detail}" for e in view.timeline)
     assert SECRET not in text and "支援会議の構成員のみ" in text
-    assert all(label != "支援会議" for label, _ in view.decisions)
+    assert view.decisions == [] and len(view.council_dates) == 1
 
 
 def test_consent_obtained_later_rescopes_the_material(flow: Flow) -> None:
@@ -91,3 +91,5 @@ def test_consent_obtained_later_rescopes_the_material(flow: Flow) -> None:
     flow.deliver("consent_obtained", {"scope": "関係機関での共有"})
     [agenda] = db.session.scalars(select(MeetingCase)).all()
     assert agenda.rescoped_on is not None
+    view = case_view.build(flow.refresh(), flow.user("demo-elderly"))
+    assert [a.decision for _, a in view.decisions] == ["outreach"] and view.council_dates == []

@@ -173,3 +173,52 @@ def test_case_page_diagram_is_served_for_the_viewer(staff) -> None:
     response = window.get(f"/cases/{case_id}/diagram.bpmn")
     assert response.status_code == 200 and response.mimetype == "application/xml"
     assert re.search(r'<bpmn:userTask id="first_assessment"', response.get_data(as_text=True))
+
+
+def test_case_page_hides_restricted_fields_from_other_windows_and_records_withdrawal(staff) -> None:
+    window = staff("demo-elderly")
+    page = window.get("/cases/new")
+    response = window.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf_from(page),
+            "title": "DV被害の疑いがある世帯",
+            "received_on": "2026-04-06",
+            "concerns": ["dv_abuse"],
+            "person.name": "高橋 由美",
+            "person.address": "避難先の住所（秘匿）",
+            "consent_given": "on",
+            "consent_date": "2026-04-06",
+            "consent_scope.purpose": "生活の立て直しのため",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    own = window.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "高橋 由美" in own and "避難先の住所（秘匿）" in own and "有効" in own
+    item = task_id(case_id, "first_assessment")
+    done = submit(
+        window,
+        item,
+        {"decision": "referral", "referral_to": "poverty-center", "referral_purpose": "家計の相談"},
+    )
+    assert done.status_code == 302
+    other = staff("demo-poverty")
+    seen = other.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert (
+        "高橋 由美" in seen
+        and "避難先の住所（秘匿）" not in seen
+        and "取扱注意のため表示しません" in seen
+    )
+    assert "【デモ】くらし自立相談支援窓口" in seen  # the referral is listed with its target
+    consent_id = int(re.search(r"/consents/(\d+)/withdraw", own).group(1))
+    withdrawn = window.post(
+        f"/cases/{case_id}/consents/{consent_id}/withdraw",
+        data={
+            "csrf_token": csrf_from(window.get(f"/cases/{case_id}")),
+            "reason": "本人から共有停止の申し出",
+        },
+    )
+    assert withdrawn.status_code == 302
+    assert "撤回済み" in window.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert other.get(f"/cases/{case_id}").status_code == 404
