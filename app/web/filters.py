@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date
 from flask import Flask
-from flask_babel import gettext, get_locale
+from flask_babel import get_locale, gettext
 
 JST = ZoneInfo("Asia/Tokyo")
 
