@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import JSONDoc, UTCDateTime, utcnow
+from app.models.users import User
 
 
 class ProcessDefinition(db.Model):
@@ -96,6 +97,7 @@ class WorkItem(db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     instance: Mapped[ProcessInstance] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
 
 class FormSubmission(db.Model):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
@@ -35,8 +36,8 @@ class ItemFilter:
 
 
 SORTS = {
-    "due": (WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id),
-    "priority": (WorkItem.priority.desc(), WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id),
+    "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.id),
+    "priority": (WorkItem.priority.desc(), WorkItem.due_at.asc().nulls_last(), WorkItem.id),
     "newest": (WorkItem.created_at.desc(), WorkItem.id.desc()),
     "oldest": (WorkItem.created_at, WorkItem.id),
 }
@@ -115,7 +116,8 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     stmt = stmt.order_by(*SORTS[flt.sort])
-    items = list(db.session.scalars(stmt.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
+    page_stmt = stmt.options(selectinload(WorkItem.assignee)).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+    items = list(db.session.scalars(page_stmt))
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
 
 

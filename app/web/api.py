@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from wtforms import ValidationError as WTFValidationError
 
 from app.extensions import csrf
-from app.models import Case, User, WorkItem
+from app.models import Case
 from app.services import cases, work_items
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMediaType
 from app.web.errors import error_response
@@ -33,16 +33,10 @@ class WorkItemSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     case_id = fields.Int(allow_none=True)
     instance_id = fields.Int()
-    assignee = fields.Method("assignee_name", allow_none=True)
+    assignee = fields.Function(lambda item: item.assignee.username if item.assignee else None, allow_none=True)
     created_at = fields.DateTime()
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
-
-    def assignee_name(self, item: WorkItem) -> str | None:
-        from app.extensions import db
-
-        user = db.session.get(User, item.assignee_id) if item.assignee_id else None
-        return user.username if user else None
 
 
 class CaseSchema(Schema):
