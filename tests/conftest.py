@@ -17,6 +17,8 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.extensions import db
 
+pytest_plugins = ["tests.harness"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = os.environ.get("KASANE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -116,7 +116,11 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     stmt = stmt.order_by(*SORTS[flt.sort])
-    page_stmt = stmt.options(selectinload(WorkItem.assignee)).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+    page_stmt = (
+        stmt.options(selectinload(WorkItem.assignee))
+        .offset((flt.page - 1) * flt.per_page)
+        .limit(flt.per_page)
+    )
     items = list(db.session.scalars(page_stmt))
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
 

@@ -7,7 +7,20 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
-    from app.web import api, auth, cases, errors, filters, home, i18n, inbox, security, tasks
+    from app.web import (
+        api,
+        audit,
+        auth,
+        cases,
+        council,
+        errors,
+        filters,
+        home,
+        i18n,
+        inbox,
+        security,
+        tasks,
+    )
 
     auth.init_app(app)
     filters.init_app(app)
@@ -18,5 +31,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(council.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.init_app(app)

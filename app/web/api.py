@@ -33,7 +33,9 @@ class WorkItemSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     case_id = fields.Int(allow_none=True)
     instance_id = fields.Int()
-    assignee = fields.Function(lambda item: item.assignee.username if item.assignee else None, allow_none=True)
+    assignee = fields.Function(
+        lambda item: item.assignee.username if item.assignee else None, allow_none=True
+    )
     created_at = fields.DateTime()
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)

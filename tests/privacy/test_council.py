@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import AuditEvent, Meeting, MeetingCase
 from app.services import case_view, cases, council
 from app.services.errors import Forbidden, NotFound
-from tests.scenarios.conftest import Flow
+from tests.harness import Flow
 from tests.scenarios.test_support_flow import first_assessment
 
 SECRET = "近隣から、夜間に大きな物音がすると情報提供あり"

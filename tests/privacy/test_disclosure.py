@@ -8,7 +8,7 @@ import pytest
 
 from app.services import cases, disclosure
 from app.services.errors import Forbidden
-from tests.scenarios.conftest import Flow
+from tests.harness import Flow
 
 
 def test_auditor_exports_a_person_record_with_who_saw_it(flow: Flow) -> None:

@@ -17,7 +17,7 @@ from app.models import (
     ResourceGap,
     SupportPlan,
 )
-from tests.scenarios.conftest import Flow, plan
+from tests.harness import Flow, plan
 from tests.scenarios.test_support_flow import accept_and_plan, approve, first_assessment
 
 

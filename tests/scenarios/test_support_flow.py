@@ -6,7 +6,7 @@ import pytest
 
 from app.services import cases
 from app.services.errors import Conflict, InvalidInput
-from tests.scenarios.conftest import Flow, plan
+from tests.harness import Flow, plan
 
 WINDOW = "agency:elderly-center"
 

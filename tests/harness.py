@@ -1,4 +1,4 @@
-"""Scenario harness: the real processes and forms, demo agencies and users, a case driven task by task."""
+"""Scenario harness (a pytest plugin): the real processes and forms, demo agencies and users, a case driven task by task."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
 from app.services import cases, definitions, events, work_items
 
-ROOT = Path(__file__).parent.parent.parent
+ROOT = Path(__file__).parent.parent
 START = datetime(2026, 4, 6, 0, 30, tzinfo=UTC)  # 09:30 in Japan, a Monday
 
 
