@@ -178,7 +178,9 @@ def run(url: str) -> dict[str, float]:
         f"  filled {OPEN} open + {DONE} completed work items in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
-    return measure(app, username)
+    figures = measure(app, username)
+    print("  p95 ms: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
+    return figures
 
 
 def main() -> None:
