@@ -50,6 +50,11 @@ worker: install
 test: install
 	$(BIN)/pytest
 
+screenshots: install
+	mkdir -p build/screenshots
+	KASANE_SCREENSHOTS_DIR=$(CURDIR)/build/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py
+	@ls build/screenshots
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -58,8 +58,7 @@ def agency_by_code(code: Any) -> Agency | None:
 def record_intake(case: Case, intake: Data, actor: User) -> None:
     """The 相談受付・申込票: the person (unless anonymous), their household, and any consent given."""
     person_data = intake.get("person") or {}
-    person = None
-    if not intake.get("anonymous") and any(person_data.values()):
+    if not intake.get("anonymous"):
         person = Person(
             name=person_data.get("name"),
             kana=person_data.get("kana"),
