@@ -188,6 +188,7 @@ def _person(case: Case, viewer: User) -> dict[str, str]:
     shown = {
         label: str(getattr(person, key)) for key, label in PERSON_FIELDS if getattr(person, key)
     }
+    shown.setdefault("氏名", "（未記入）")
     if person.address:
         shown["住所"] = (
             person.address if access.may_see_restricted(viewer, case) else RESTRICTED_TEXT
