@@ -31,9 +31,10 @@ def open_case(
 ) -> Case:
     """Record a new case and start the support flow for it, in one transaction."""
     problems: dict[str, str] = {}
-    title = (title or "").strip()
+    title = (title or "").strip() if isinstance(title, str) else ""
     if not title or len(title) > 200:
         problems["title"] = "件名を200文字以内で入力してください。"
+    problems.update(forms.unusable_text({"title": title}))
     agency = actor.agency
     if agency_code:
         agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))

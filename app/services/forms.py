@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -93,10 +94,55 @@ def _type_label(value: Any) -> str:
 
 def errors_for(schema: dict[str, Any], data: Any) -> dict[str, str]:
     """Field path → Japanese message for every problem (the first per field)."""
+    found = unusable_text(data)
+    if found:
+        return found
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
-    found: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         found.setdefault(field_path(error), message_ja(error))
+    if isinstance(data, dict):
+        for key, message in _date_order_errors(schema, data).items():
+            found.setdefault(key, message)
+    return found
+
+
+def _bad_text(text: str) -> bool:
+    # NUL cannot be stored by PostgreSQL; a lone surrogate cannot be encoded as UTF-8 at all.
+    return "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def unusable_text(value: Any, path: str = "") -> dict[str, str]:
+    """Fields holding characters that cannot be stored (NUL, lone surrogates), path → message."""
+    found: dict[str, str] = {}
+    if isinstance(value, str):
+        if _bad_text(value):
+            found[path or "_form"] = "使用できない文字（制御文字など）が含まれています。"
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _bad_text(key):
+                found[path or "_form"] = "使用できない文字（制御文字など）が含まれています。"
+            found.update(unusable_text(inner, name))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found.update(unusable_text(inner, f"{path}.{index}" if path else str(index)))
+    return found
+
+
+def _date_order_errors(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    """``x-after``: a date that must be later than a sibling date (plan end after plan start)."""
+    found: dict[str, str] = {}
+    for key, prop in (schema.get("properties") or {}).items():
+        other = prop.get("x-after") if isinstance(prop, dict) else None
+        if not other or key not in data or other not in data:
+            continue
+        try:
+            later, earlier = date.fromisoformat(data[key]), date.fromisoformat(data[other])
+        except (TypeError, ValueError):
+            continue  # a malformed date already has its own message
+        if later <= earlier:
+            title = (schema["properties"].get(other) or {}).get("title", other)
+            found[key] = f"{title}より後の日付にしてください。"
     return found
 
 

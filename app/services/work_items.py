@@ -125,6 +125,14 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
 
 
+def view(item_id: int, actor: User) -> WorkItem:
+    """Open a work item to read it (its case's title and any draft are personal data): audited."""
+    item = get(item_id, actor)
+    audit.record("work_item.view", "work_item", item.id, actor, case_id=item.case_id)
+    db.session.commit()
+    return item
+
+
 def claim(item_id: int, actor: User) -> WorkItem:
     """Take an open item; a second person claiming it gets a Conflict."""
     item = get(item_id, actor)
@@ -192,6 +200,8 @@ def save_draft(item_id: int, actor: User, data: dict[str, Any]) -> WorkItem:
     _require_workable(item, actor)
     if not isinstance(data, dict):
         raise InvalidInput("下書きの内容はJSONオブジェクトで送ってください。")
+    if problems := forms.unusable_text(data):
+        raise InvalidInput("入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=problems)
     item.draft = data
     db.session.commit()
     return item

@@ -118,10 +118,32 @@ def _json_body() -> Any:
         raise UnsupportedMediaType(
             gettext("JSON形式（Content-Type: application/json）で送ってください。")
         )
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if data is None:
         raise InvalidInput(gettext("JSONとして読めない内容です。"))
+    if _too_deep(data):
+        raise InvalidInput(gettext("JSONの入れ子が深すぎます。"))
     return data
+
+
+MAX_DEPTH = 32
+
+
+def _too_deep(value: Any) -> bool:
+    """Nesting beyond any form's shape (checked without recursion, so no input can exhaust the stack)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(current, dict):
+            stack.extend((v, depth + 1) for v in current.values())
+        elif isinstance(current, list):
+            stack.extend((v, depth + 1) for v in current)
+    return False
 
 
 @bp.before_request

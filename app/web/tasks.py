@@ -55,7 +55,7 @@ def _page(
 @bp.get("/tasks/<int:item_id>")
 @login_required
 def show(item_id: int) -> str:
-    item = work_items.get(item_id, current_user._get_current_object())
+    item = work_items.view(item_id, current_user._get_current_object())
     return _page(item, item.draft or {}, {})
 
 

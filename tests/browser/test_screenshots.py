@@ -38,5 +38,10 @@ def test_key_pages_render_and_are_captured(live_server: str, new_page, shots: Pa
     page.locator("table.inbox a[href*='/cases/']").first.click()
     page.wait_for_selector(".kasane-diagram .djs-element.active")
     page.screenshot(path=str(shots / "04-case-page.png"), full_page=True)
-    for name in ("01-login.png", "02-inbox.png", "03-task-form-with-errors.png", "04-case-page.png"):
+    for name in (
+        "01-login.png",
+        "02-inbox.png",
+        "03-task-form-with-errors.png",
+        "04-case-page.png",
+    ):
         assert (shots / name).stat().st_size > 10_000

@@ -39,9 +39,9 @@ def hold_council(flow: Flow) -> Meeting:
 
 def reasons() -> list[str]:
     rows = db.session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "council.material", AuditEvent.outcome == "denied"
-        )
+        select(AuditEvent)
+        .where(AuditEvent.action == "council.material", AuditEvent.outcome == "denied")
+        .order_by(AuditEvent.id)
     )
     return [r.detail.get("reason") for r in rows]
 
@@ -70,9 +70,9 @@ def test_only_selected_members_with_a_pledge_read_the_material_until_it_expires(
     assert reasons() == ["not_member", "not_member", "no_pledge", "expired"]
     assert meeting.material_until == date.fromisoformat(flow.today()) + timedelta(days=90)
     viewed = db.session.scalars(
-        select(AuditEvent.actor_name).where(
-            AuditEvent.action == "council.material", AuditEvent.outcome == "ok"
-        )
+        select(AuditEvent.actor_name)
+        .where(AuditEvent.action == "council.material", AuditEvent.outcome == "ok")
+        .order_by(AuditEvent.id)
     ).all()
     assert viewed == ["demo-supervisor", "demo-council"]
 

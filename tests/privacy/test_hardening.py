@@ -16,7 +16,11 @@ from tests.web.support import csrf_from, log_in
 def test_security_headers_and_no_store(client: FlaskClient, demo: None) -> None:
     page = client.get("/login")
     csp = page.headers["Content-Security-Policy"]
-    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert (
+        "default-src 'self'" in csp
+        and "script-src 'self'" in csp
+        and "frame-ancestors 'none'" in csp
+    )
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Cache-Control"] == "no-store"
@@ -42,8 +46,12 @@ def test_login_is_throttled_after_repeated_failures(client: FlaskClient, demo: N
     for _ in range(5):
         assert log_in(client, password="wrong-password-1!").status_code == 401
     blocked = log_in(client)  # even the right password waits now
-    assert blocked.status_code == 429 and "しばらくログインできません" in blocked.get_data(as_text=True)
-    outcomes = db.session.scalars(select(AuditEvent.outcome).where(AuditEvent.action == "auth.login")).all()
+    assert blocked.status_code == 429 and "しばらくログインできません" in blocked.get_data(
+        as_text=True
+    )
+    outcomes = db.session.scalars(
+        select(AuditEvent.outcome).where(AuditEvent.action == "auth.login")
+    ).all()
     assert outcomes.count("failure") == 5 and outcomes.count("throttled") == 1
     assert log_in(client, "demo-supervisor").status_code == 302  # other users are not affected
 
@@ -51,6 +59,8 @@ def test_login_is_throttled_after_repeated_failures(client: FlaskClient, demo: N
 def test_oversized_bodies_are_refused_with_a_clear_error(client: FlaskClient, demo: None) -> None:
     log_in(client)
     token = csrf_from(client.get("/cases/new"))
-    response = client.post("/cases/new", data={"csrf_token": token, "title": "x" * (3 * 1024 * 1024)})
+    response = client.post(
+        "/cases/new", data={"csrf_token": token, "title": "x" * (3 * 1024 * 1024)}
+    )
     assert response.status_code == 413
     assert "大きすぎます" in response.get_data(as_text=True)

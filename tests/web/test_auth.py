@@ -24,7 +24,11 @@ def web(client: FlaskClient, demo: None) -> FlaskClient:
 
 def audit_rows(action: str) -> list[AuditEvent]:
     db.session.expire_all()
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
 
 
 def test_login_page_is_japanese_with_labelled_fields(web: FlaskClient) -> None:
