@@ -100,7 +100,7 @@ def reopen(case_id: int, actor: User, reason: str) -> Case:
     case = get(case_id, actor)
     if case.status != "closed":
         raise Conflict("終結していないケースは再開できません。")
-    if not reason.strip():
+    if not reason.strip() or forms.unusable_text(reason):
         raise InvalidInput(
             "再開の理由を入力してください。", fields={"reason": "必須項目です。入力してください。"}
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, Case, Consent, User
-from app.services import access, audit
+from app.services import access, audit, forms
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 # Forms whose completion shares the case's information beyond the window that holds it.
@@ -103,7 +103,7 @@ def withdraw(case: Case, consent_id: int, actor: User, reason: str) -> Consent:
         raise NotFound("指定された同意の記録は見つかりません。")
     if consent.withdrawn_on is not None:
         raise Conflict("この同意はすでに撤回されています。")
-    if not reason.strip():
+    if not reason.strip() or forms.unusable_text(reason):
         raise InvalidInput(
             "撤回の理由（本人の申し出の内容）を入力してください。",
             fields={"reason": "必須項目です。入力してください。"},

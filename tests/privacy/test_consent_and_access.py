@@ -158,3 +158,13 @@ def test_plan_conference_needs_standing_consent(flow: Flow) -> None:
             },
         )
     assert flow.waiting() == {"plan_conference": "coordination"}
+
+
+def test_withdrawal_and_reopening_refuse_unstorable_text(flow: Flow) -> None:
+    from app.services.errors import InvalidInput
+
+    case = flow.open_case(consent=True)
+    [given] = db.session.scalars(select(Consent).where(Consent.case_id == case.id)).all()
+    with pytest.raises(InvalidInput):
+        consent.withdraw(case, given.id, flow.user("demo-elderly"), "理由\x00")
+    assert db.session.get(Consent, given.id).withdrawn_on is None
