@@ -13,12 +13,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
+from scratch_db import scratch_database  # noqa: E402
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
@@ -95,24 +95,8 @@ def sqlite_url(folder: str, history: int) -> str:
 
 
 def with_pg_database(server_url: str, history: int) -> float:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"kasane_bench_{uuid.uuid4().hex[:8]}"
-    admin = {
-        "host": parsed.host,
-        "port": parsed.port or 5432,
-        "user": parsed.username,
-        "dbname": "postgres",
-    }
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return persisted(parsed.set(database=name).render_as_string(hide_password=False), history)
-    finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server_url, "kasane_bench") as url:
+        return persisted(url, history)
 
 
 def main() -> None:

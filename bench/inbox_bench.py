@@ -20,6 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from scratch_db import scratch_database  # noqa: E402
 
 OPEN = int(os.environ.get("KASANE_BENCH_OPEN", "100000"))
 DONE = int(os.environ.get("KASANE_BENCH_DONE", "1000000"))
@@ -117,7 +120,9 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
         db.session.commit()
         # What autovacuum does on a live server: statistics, and the visibility map for index-only scans.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(db.text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
+            conn.execute(
+                db.text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE")
+            )
     return "user0000"
 
 
@@ -190,25 +195,9 @@ def main() -> None:
     pg = None
     pg_url = os.environ.get("KASANE_TEST_DATABASE_URL")
     if pg_url:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        parsed = make_url(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-        name = f"kasane_inbox_{uuid.uuid4().hex[:8]}"
-        admin = {
-            "host": parsed.host,
-            "port": parsed.port or 5432,
-            "user": parsed.username,
-            "dbname": "postgres",
-        }
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
+        with scratch_database(pg_url, "kasane_inbox") as url:
             print("PostgreSQL", flush=True)
-            pg = run(parsed.set(database=name).render_as_string(hide_password=False))
-        finally:
-            with psycopg.connect(**admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            pg = run(url)
     print(f"p95 ms over {SAMPLES} requests each")
     print(f"{'':16} {'inbox 1st':>10} {'inbox filt':>10} {'api 1st':>10} {'api filt':>10}")
     for label, values in (("SQLite", sqlite), ("PostgreSQL", pg)):
