@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -158,3 +159,18 @@ def validate(schema: dict[str, Any], data: Any) -> None:
         raise InvalidInput(
             "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=found
         )
+
+
+def normalise_search(text: str) -> str:
+    """A search string as stored text is compared: NFKC (full-width digits, half-width kana), trimmed,
+    unstorable characters dropped, at most 100 characters; katakana and hiragana are not folded."""
+    cleaned = unicodedata.normalize("NFKC", text or "").replace("\x00", "")
+    cleaned = "".join(c for c in cleaned if not 0xD800 <= ord(c) <= 0xDFFF)
+    return " ".join(cleaned.split())[:100]
+
+
+def kana_variants(text: str) -> set[str]:
+    """The text with hiragana as katakana and katakana as hiragana (ふりがな may be kept in either)."""
+    to_kata = "".join(chr(ord(c) + 0x60) if 0x3041 <= ord(c) <= 0x3096 else c for c in text)
+    to_hira = "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
+    return {text, to_kata, to_hira}

@@ -222,3 +222,26 @@ def test_case_page_hides_restricted_fields_from_other_windows_and_records_withdr
     assert withdrawn.status_code == 302
     assert "撤回済み" in window.get(f"/cases/{case_id}").get_data(as_text=True)
     assert other.get(f"/cases/{case_id}").status_code == 404
+
+
+def test_inbox_search_finds_cases_by_name_or_kana_and_is_audited(staff) -> None:
+    window = staff("demo-elderly")
+    page = window.get("/cases/new")
+    response = window.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf_from(page),
+            "title": "生活の相談",
+            "received_on": "2026-04-06",
+            "concerns": ["income"],
+            "person.name": "山田 花子",
+            "person.kana": "ヤマダ ハナコ",
+        },
+    )
+    assert response.status_code == 302
+    open_case(window, "別の相談")
+    for query, hits in [("山田花子", 1), ("やまだ", 1), ("ﾔﾏﾀﾞ", 1), ("ハナコ", 1), ("佐藤", 0), ("K-2026-", 2)]:
+        html = window.get("/inbox", query_string={"q": query}).get_data(as_text=True)
+        assert html.count("初期アセスメント（世帯全体）と対応の判断") == hits, query
+    searches = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "work_item.search")).all()
+    assert {e.detail["query"] for e in searches} >= {"山田花子", "やまだ", "ヤマダ"}
