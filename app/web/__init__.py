@@ -18,6 +18,7 @@ def register_web(app: Flask) -> None:
         home,
         i18n,
         inbox,
+        processes,
         security,
         tasks,
     )
@@ -33,5 +34,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(cases.bp)
     app.register_blueprint(council.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(processes.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors.init_app(app)

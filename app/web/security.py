@@ -3,6 +3,7 @@ and logging out after a period without activity."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, Response, flash, jsonify, redirect, request, session, url_for
@@ -26,7 +27,25 @@ CSP = "; ".join(
 IDLE_KEY = "_kasane_seen"
 
 
+class DropQueryStrings(logging.Filter):
+    """Request lines in the access log lose their query string: searches carry names (personal data)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_query(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _without_query(text: str) -> str:
+    if "?" not in text:
+        return text
+    head, _, rest = text.partition("?")
+    tail = rest.split(" ", 1)
+    return f"{head}?…" + (f" {tail[1]}" if len(tail) > 1 else "")
+
+
 def init_app(app: Flask) -> None:
+    logging.getLogger("werkzeug").addFilter(DropQueryStrings())
     idle_seconds = int(app.config.get("KASANE_IDLE_MINUTES", 30)) * 60
 
     @app.before_request

@@ -64,3 +64,17 @@ def test_oversized_bodies_are_refused_with_a_clear_error(client: FlaskClient, de
     )
     assert response.status_code == 413
     assert "大きすぎます" in response.get_data(as_text=True)
+
+
+def test_access_log_lines_drop_query_strings() -> None:
+    import logging
+
+    from app.web.security import DropQueryStrings
+
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '%s - - [%s] "%s" %s %s',
+        ("127.0.0.1", "26/Nov/2026", "GET /inbox?q=山田花子 HTTP/1.1", "200", "-"), None,
+    )  # fmt: skip
+    DropQueryStrings().filter(record)
+    line = record.getMessage()
+    assert "山田花子" not in line and "GET /inbox?… HTTP/1.1" in line

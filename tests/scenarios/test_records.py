@@ -227,3 +227,29 @@ def test_evaluation_is_recorded_with_goal_results(flow: Flow) -> None:
     assert (evaluation.decision, evaluation.closure_type) == ("closure", "moved_to_primary")
     assert evaluation.goal_results[0]["result"] == "achieved"
     assert [g.source for g in rows(ResourceGap, case_id=flow.case.id)] == ["evaluation"]
+
+
+def test_referral_status_changes_and_plan_approval_are_audited(flow: Flow) -> None:
+    from app.models import AuditEvent
+
+    flow.open_case(consent=True)
+    flow.complete(
+        "first_assessment",
+        "demo-elderly",
+        first_assessment("referral", referral_to="poverty-center", referral_purpose="家計"),
+    )
+    flow.complete("referral_review", "demo-poverty", {"referral_accepted": "accepted"})
+    statuses = [
+        e.detail["status"]
+        for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "referral.status").order_by(AuditEvent.id)
+        )
+    ]
+    assert statuses == ["sent", "accepted"]
+
+    flow.open_case()
+    flow.complete("first_assessment", "demo-elderly", first_assessment("coordination", consent="given"))
+    accept_and_plan(flow)
+    approve(flow)
+    [approval] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.approve")).all()
+    assert approval.actor_name == "demo-supervisor" and approval.detail["version"] == 1

@@ -17,7 +17,8 @@ async function showDiagram(element) {
     const xml = await response.text();
     const canvasHolder = element.querySelector("[data-diagram-canvas]");
     const viewer = new NavigatedViewer({ container: canvasHolder });
-    await viewer.importXML(xml);
+    const { warnings } = await viewer.importXML(xml);
+    element.dataset.importWarnings = String(warnings.length);
     const canvas = viewer.get("canvas");
     const registry = viewer.get("elementRegistry");
     canvas.zoom("fit-viewport");
@@ -28,7 +29,9 @@ async function showDiagram(element) {
       if (registry.get(id)) canvas.addMarker(id, "active");
     }
     if (status) status.textContent = "";
+    element.dataset.diagramReady = "true";
   } catch (error) {
+    element.dataset.diagramReady = "error";
     if (status) status.textContent = "図を表示できませんでした。";
   }
 }

@@ -21,6 +21,7 @@ from app.models import (
     ReferralEvent,
     User,
 )
+from app.services import audit
 
 Data = dict[str, Any]
 
@@ -130,6 +131,10 @@ def first_assessment(case: Case, data: Data, actor: User) -> None:
             db.session.add(referral)
             db.session.flush()
             db.session.add(ReferralEvent(referral_id=referral.id, status="sent", actor_id=actor.id))
+            audit.record(
+                "referral.status", "referral", referral.id, actor, case_id=case.id,
+                detail={"status": "sent", "to": target.code, "basis": referral.consent_basis},
+            )  # fmt: skip
 
 
 def _referral_basis(case: Case, data: Data) -> str:
@@ -166,6 +171,14 @@ def referral_review(case: Case, data: Data, actor: User) -> None:
             actor_id=actor.id,
             note=referral.decline_reason,
         )
+    )
+    audit.record(
+        "referral.status",
+        "referral",
+        referral.id,
+        actor,
+        case_id=case.id,
+        detail={"status": referral.status},
     )
     if accepted:
         case.primary_agency_id = referral.to_agency_id

@@ -21,6 +21,7 @@ from app.models import (
     User,
 )
 from app.models.meetings import DEFAULT_LABELS
+from app.services import audit
 from app.services.records.people import Data, agency_by_code, as_date
 
 
@@ -139,6 +140,10 @@ def plan_conference(case: Case, data: Data, actor: User) -> None:
     plan = latest_plan(case)
     if outcome == "approve" and plan is not None:
         plan.approved_meeting_id, plan.approved_on = meeting.id, meeting.held_on
+        audit.record(
+            "plan.approve", "support_plan", plan.id, actor, case_id=case.id,
+            detail={"version": plan.version, "meeting": meeting.id},
+        )  # fmt: skip
     if data.get("resources_sufficient") is False:
         record_gap(case, data.get("resource_gaps"), "plan_conference")
 
