@@ -63,14 +63,6 @@ def get(item_id: int, actor: User) -> WorkItem:
     return item
 
 
-def queues_of_cached(actor: User) -> list[str]:
-    cached = getattr(actor, "_kasane_queues", None)
-    if cached is None:
-        cached = queues.queues_of(actor)
-        actor._kasane_queues = cached
-    return cached
-
-
 def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPage:
     """A page of the work items the actor may see, filtered; reads only the work-item table."""
     now = now or utcnow()
@@ -85,7 +77,7 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         )
     if actor.role in access.NO_CASE_CONTENT:
         return ItemPage(items=[], total=0, page=flt.page, per_page=flt.per_page)
-    mine = queues_of_cached(actor)
+    mine = queues.queues_of(actor)
     if flt.queue is not None and flt.queue not in mine:
         raise NotFound("指定されたキューは見つかりません。")
     stmt: Select[Any] = select(WorkItem).where(WorkItem.status == flt.status)
