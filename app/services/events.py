@@ -135,3 +135,21 @@ def _deliver_each(
             detail={"message": message_name},
         )
         delivered.append(instance.id)
+
+
+def deliver_for_case(case_number: str, message_name: str, payload: Any, actor: User) -> list[int]:
+    """Deliver a message about a case on behalf of a person who may see that case (API, integrations)."""
+    from app.services import access
+
+    case = db.session.scalar(select(Case).where(Case.number == case_number))
+    if case is None or not access.may_see_case(actor, case):
+        audit.record_alone(
+            "process.message",
+            "case",
+            case_number,
+            actor,
+            outcome="denied",
+            detail={"message": message_name},
+        )
+        raise NotFound("指定されたケースは見つかりません。")
+    return deliver(message_name, case.number, payload, actor)

@@ -13,7 +13,7 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.extensions import csrf
 from app.models import Case
-from app.services import cases, work_items
+from app.services import cases, events, work_items
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMediaType
 from app.web.errors import error_response
 
@@ -56,6 +56,15 @@ class CaseCreateSchema(Schema):
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     agency = fields.Str(load_default=None, validate=validate.Length(max=40))
     intake = fields.Dict(load_default=dict)
+
+
+class MessageSchema(Schema):
+    name = fields.Str(
+        required=True,
+        validate=validate.OneOf(["consent_obtained", "monitoring_requested", "council_redirect"]),
+    )
+    case = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    payload = fields.Dict(load_default=dict)
 
 
 class WorkItemQuerySchema(Schema):
@@ -190,6 +199,15 @@ def _case_json(case: Case) -> dict[str, Any]:
         for i in info["instances"]
     ]
     return out
+
+
+@bp.post("/messages")
+def send_message() -> tuple[Response, int]:
+    body = _load(MessageSchema(), _json_body())
+    delivered = events.deliver_for_case(
+        body["case"], body["name"], body["payload"], current_user._get_current_object()
+    )
+    return jsonify({"delivered": len(delivered)}), 202
 
 
 @bp.get("/work-items")

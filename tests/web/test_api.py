@@ -122,3 +122,41 @@ def test_non_json_body_and_bad_filters(api) -> None:
     assert (
         client.get("/api/v1/nothing-here", headers=auth).get_json()["error"]["code"] == "not_found"
     )
+
+
+def test_a_message_from_another_system_reaches_the_waiting_case(client: FlaskClient, flow) -> None:
+    from tests.scenarios.test_support_flow import first_assessment
+
+    def bearer(username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {users.create_token(flow.user(username))}"}
+
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
+    )
+    flow.complete(
+        "support_council",
+        "demo-supervisor",
+        {
+            "meeting_date": flow.today(),
+            "all_members_pledged": True,
+            "council_course": "outreach",
+            "revisit_after": "P14D",
+        },
+    )
+    body = {
+        "name": "consent_obtained",
+        "case": flow.case.number,
+        "payload": {"scope": "関係機関での共有"},
+    }
+    other = client.post("/api/v1/messages", json=body, headers=bearer("demo-child"))
+    assert other.status_code == 404
+    sent = client.post("/api/v1/messages", json=body, headers=bearer("demo-elderly"))
+    assert sent.status_code == 202 and sent.get_json() == {"delivered": 1}
+    assert flow.waiting() == {"coordination_intake": "coordination"}
+    again = client.post("/api/v1/messages", json=body, headers=bearer("demo-elderly"))
+    assert again.status_code == 404 and again.get_json()["error"]["code"] == "not_found"
+    bad = client.post(
+        "/api/v1/messages", json={"name": "shutdown", "case": "x"}, headers=bearer("demo-elderly")
+    )
+    assert bad.status_code == 422 and "name" in bad.get_json()["error"]["fields"]
