@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
     from app.web import (
+        admin,
         api,
         audit,
         auth,
@@ -36,4 +37,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
     errors.init_app(app)

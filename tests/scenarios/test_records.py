@@ -248,8 +248,12 @@ def test_referral_status_changes_and_plan_approval_are_audited(flow: Flow) -> No
     assert statuses == ["sent", "accepted"]
 
     flow.open_case()
-    flow.complete("first_assessment", "demo-elderly", first_assessment("coordination", consent="given"))
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
     accept_and_plan(flow)
     approve(flow)
-    [approval] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.approve")).all()
+    [approval] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "plan.approve")
+    ).all()
     assert approval.actor_name == "demo-supervisor" and approval.detail["version"] == 1

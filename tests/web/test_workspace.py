@@ -240,8 +240,17 @@ def test_inbox_search_finds_cases_by_name_or_kana_and_is_audited(staff) -> None:
     )
     assert response.status_code == 302
     open_case(window, "別の相談")
-    for query, hits in [("山田花子", 1), ("やまだ", 1), ("ﾔﾏﾀﾞ", 1), ("ハナコ", 1), ("佐藤", 0), ("K-2026-", 2)]:
+    for query, hits in [
+        ("山田花子", 1),
+        ("やまだ", 1),
+        ("ﾔﾏﾀﾞ", 1),
+        ("ハナコ", 1),
+        ("佐藤", 0),
+        ("K-2026-", 2),
+    ]:
         html = window.get("/inbox", query_string={"q": query}).get_data(as_text=True)
         assert html.count("初期アセスメント（世帯全体）と対応の判断") == hits, query
-    searches = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "work_item.search")).all()
+    searches = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "work_item.search")
+    ).all()
     assert {e.detail["query"] for e in searches} >= {"山田花子", "やまだ", "ヤマダ"}
