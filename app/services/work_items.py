@@ -108,6 +108,14 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         .limit(flt.per_page)
     )
     items = list(db.session.scalars(page_stmt))
+    # Listings show case numbers and titles (personal data); a search term is personal data too.
+    detail = {"count": len(items), "page": flt.page, "queue": flt.queue}
+    if flt.q:
+        detail["query"] = forms.normalise_search(flt.q)
+    audit.record(
+        "work_item.search" if flt.q else "work_item.list", "work_item", None, actor, detail=detail
+    )
+    db.session.commit()
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
 
 
@@ -122,7 +130,7 @@ def view(item_id: int, actor: User) -> WorkItem:
 def _search(stmt: Select[Any], query: str, actor: User) -> Select[Any]:
     """Match a case number (prefix), words of the case title, or the person's name or kana.
 
-    Spaces are ignored in names (山田 花子 = 山田花子); a search is itself personal data and audited.
+    Spaces are ignored in names (山田 花子 = 山田花子).
     """
     words = forms.normalise_search(query)
     if not words:
@@ -143,8 +151,6 @@ def _search(stmt: Select[Any], query: str, actor: User) -> Select[Any]:
             ),
         )
     )
-    audit.record("work_item.search", "work_item", None, actor, detail={"query": words})
-    db.session.commit()
     return stmt
 
 

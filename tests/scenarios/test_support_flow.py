@@ -450,3 +450,18 @@ def test_watching_brings_the_case_back_to_the_council_and_consent_is_recorded(fl
         instances.resume(db.session.get(type(instance), instance.id)).last_data()["consent"]
         == "given"
     )
+
+
+def test_support_decision_step_is_skipped_when_the_municipality_does_not_use_it(flow: Flow) -> None:
+    from app.extensions import db
+    from app.services import settings
+
+    settings.update("support_decision_required", False, flow.user("demo-admin"))
+    db.session.commit()
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
+    accept_and_plan(flow, participation=True)
+    approve(flow)
+    assert flow.waiting() == {"participation_matching": "participation"}

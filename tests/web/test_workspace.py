@@ -254,3 +254,20 @@ def test_inbox_search_finds_cases_by_name_or_kana_and_is_audited(staff) -> None:
         select(AuditEvent).where(AuditEvent.action == "work_item.search")
     ).all()
     assert {e.detail["query"] for e in searches} >= {"山田花子", "やまだ", "ヤマダ"}
+
+
+def test_every_inbox_listing_is_audited(staff) -> None:
+    window = staff("demo-elderly")
+    open_case(window)
+    window.get("/inbox")
+    window.get("/inbox", query_string={"q": "K-2026"})
+    rows = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_(["work_item.list", "work_item.search"]))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.detail["count"]) for e in rows] == [
+        ("work_item.list", 1),
+        ("work_item.search", 1),
+    ]
+    assert rows[1].detail["query"] == "K-2026"
