@@ -36,9 +36,10 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[object]:
     """One headless Debian Chromium for the whole session (Playwright allows one sync driver at a time)."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"Chromium is required for the browser tests: {CHROMIUM} (apt-get install chromium)"
-        )
+        message = f"Chromium is required for the browser tests: {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("KASANE_REQUIRE_BROWSER"):
+            pytest.fail(message)  # CI installs it, so a missing browser there is a failure
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
