@@ -11,7 +11,7 @@ from app.engine.runtime import NotWaitingForMessage
 from app.extensions import db
 from app.models import Case, MessageSubscription, ProcessInstance, User
 from app.models.base import utcnow
-from app.services import audit, instances, records
+from app.services import access, audit, instances, records
 from app.services.errors import NotFound, ProcessFailure
 
 
@@ -96,10 +96,8 @@ def deliver(
         raise NotFound(
             f"メッセージ「{message_name}」を待っているケース（{correlation_value}）はありません。"
         )
-    delivered: list[int] = []
     with instances.saving():
-        _deliver_each(subscriptions, message_name, correlation_value, payload, actor, delivered)
-    return delivered
+        return _deliver_each(subscriptions, message_name, correlation_value, payload, actor)
 
 
 def _deliver_each(
@@ -108,8 +106,8 @@ def _deliver_each(
     correlation_value: str,
     payload: Any,
     actor: User | None,
-    delivered: list[int],
-) -> None:
+) -> list[int]:
+    delivered = []
     for sub in subscriptions:
         instance = db.session.get(ProcessInstance, sub.instance_id)
         run = instances.resume(instance)
@@ -135,12 +133,11 @@ def _deliver_each(
             detail={"message": message_name},
         )
         delivered.append(instance.id)
+    return delivered
 
 
 def deliver_for_case(case_number: str, message_name: str, payload: Any, actor: User) -> list[int]:
     """Deliver a message about a case on behalf of a person who may see that case (API, integrations)."""
-    from app.services import access
-
     case = db.session.scalar(select(Case).where(Case.number == case_number))
     if case is None or not access.may_see_case(actor, case):
         audit.record_alone(
