@@ -36,7 +36,9 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[object]:
     """One headless Debian Chromium for the whole session (Playwright allows one sync driver at a time)."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        message = f"Chromium is required for the browser tests: {CHROMIUM} (apt-get install chromium)"
+        message = (
+            f"Chromium is required for the browser tests: {CHROMIUM} (apt-get install chromium)"
+        )
         if os.environ.get("KASANE_REQUIRE_BROWSER"):
             pytest.fail(message)  # CI installs it, so a missing browser there is a failure
         pytest.skip(message)
