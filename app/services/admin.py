@@ -371,7 +371,7 @@ def _kind(default: Any) -> str:
         return "boolean"
     if isinstance(default, int):
         return "integer"
-    return "interval"
+    return "interval" if default.startswith("P") and default.endswith("D") else "text"
 
 
 def _days(interval: str) -> int:
@@ -390,6 +390,8 @@ def _parse_setting(key: str, kind: str, raw: str) -> tuple[Any, str | None]:
         if not INTEGER.fullmatch(text):
             return None, "整数で入力してください。"
         return int(text), None
+    if kind == "text":
+        return text, (None if len(text) <= 40 else "40文字以内で入力してください。")
     if text not in INTERVAL_CHOICES.get(key, ()):
         return None, "選択肢から選んでください。"
     return text, None

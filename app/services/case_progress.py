@@ -54,6 +54,18 @@ STAGE_LABELS = {
 }
 
 
+def stage_labels() -> dict[str, str]:
+    """Stage labels with the municipality's own names for the two meetings."""
+    from app.services import settings
+
+    names = settings.current()
+    return {
+        **STAGE_LABELS,
+        "plan_conference": names["plan_conference_label"],
+        "support_council": names["support_council_label"],
+    }
+
+
 def on_step(
     case: Case, instance: ProcessInstance, completed: bool, new_tasks: list[ReadyTask]
 ) -> None:

@@ -14,7 +14,12 @@ from app.services.errors import InvalidInput
 VISIT_INTERVALS = {"P7D", "P14D", "P30D"}
 CHECK_INTERVALS = {"P14D", "P30D", "P60D"}
 
-# (default, Japanese label, check)
+
+def _label_ok(value: object) -> bool:
+    return isinstance(value, str) and 1 <= len(value.strip()) <= 40 and "\x00" not in value
+
+
+# (default, Japanese label, check). Meeting labels may change; each meeting's legal basis may not.
 DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
     "stall_after_days": (
         7,
@@ -34,6 +39,12 @@ DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
         lambda v: v in CHECK_INTERVALS,
     ),
     "next_visit_after": ("P14D", "同意後アウトリーチの標準間隔", lambda v: v in VISIT_INTERVALS),
+    "plan_conference_label": (
+        "重層的支援会議",
+        "重層的支援会議の呼び名（例：まるごと会議）",
+        lambda v: _label_ok(v),
+    ),
+    "support_council_label": ("支援会議", "支援会議（106条の6）の呼び名", lambda v: _label_ok(v)),
     "council_material_days": (
         90,
         "支援会議の資料を構成員が閲覧できる日数",

@@ -24,7 +24,7 @@ def show(case_id: int) -> str:
         "cases/show.html",
         view=case_view.build(case, viewer),
         case=case,
-        stage_labels=case_progress.STAGE_LABELS,
+        stage_labels=case_progress.stage_labels(),
         decision_labels=case_view.DECISION_LABELS,
         referral_labels=case_view.REFERRAL_LABELS,
     )

@@ -80,7 +80,7 @@ def index() -> str:
         queue_counts=counts,
         queue_labels={c.key: c.label for c in counts},
         assigned_count=overview.assigned_count(user),
-        stages=case_progress.STAGE_LABELS,
+        stages=case_progress.stage_labels(),
         sorts={key: str(label) for key, label in SORT_LABELS.items()},
         now=utcnow(),
         due_soon=DUE_SOON,

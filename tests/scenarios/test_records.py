@@ -257,3 +257,20 @@ def test_referral_status_changes_and_plan_approval_are_audited(flow: Flow) -> No
         select(AuditEvent).where(AuditEvent.action == "plan.approve")
     ).all()
     assert approval.actor_name == "demo-supervisor" and approval.detail["version"] == 1
+
+
+def test_a_municipality_names_its_meetings_but_the_legal_basis_stays(flow: Flow) -> None:
+    from app.services import case_progress, settings
+
+    admin = flow.user("demo-admin")
+    settings.update("plan_conference_label", "まるごと会議", admin)
+    db.session.commit()
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
+    accept_and_plan(flow)
+    approve(flow)
+    [meeting] = rows(Meeting, kind="plan_conference")
+    assert meeting.label == "まるごと会議" and "106条の4" in meeting.legal_basis
+    assert case_progress.stage_labels()["plan_conference"] == "まるごと会議"

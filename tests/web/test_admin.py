@@ -325,7 +325,12 @@ def test_the_settings_form_offers_what_the_settings_accept() -> None:
     booleans = {
         k for k, (default, _, _) in settings.DEFINITIONS.items() if isinstance(default, bool)
     }
-    assert covered | booleans == set(settings.DEFINITIONS)
+    labels = {"plan_conference_label", "support_council_label"}
+    assert covered | booleans | labels == set(settings.DEFINITIONS)
+    assert all(settings.DEFINITIONS[k][2]("まるごと会議") for k in labels)
+    assert not any(
+        settings.DEFINITIONS[k][2]("") or settings.DEFINITIONS[k][2]("x" * 41) for k in labels
+    )
 
 
 @pytest.mark.parametrize("username", ["demo-supervisor", "demo-elderly", "demo-auditor"])

@@ -21,14 +21,14 @@ from app.models import (
     User,
 )
 from app.models.meetings import DEFAULT_LABELS
-from app.services import audit
+from app.services import audit, settings
 from app.services.records.people import Data, agency_by_code, as_date
 
 
 def _meeting(kind: str, held_on: Any, chair: str | None) -> Meeting:
     meeting = Meeting(
         kind=kind,
-        label=DEFAULT_LABELS[kind],
+        label=settings.current().get(f"{kind}_label") or DEFAULT_LABELS[kind],
         held_on=as_date(held_on, date.today()),
         chair=chair,
         non_public=kind == "support_council",
