@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from lxml import etree
 from sqlalchemy import select
@@ -21,7 +20,6 @@ from app.models import (
     Meeting,
     MeetingCase,
     Person,
-    ProcessDefinition,
     ProcessInstance,
     Referral,
     SupportPlan,
@@ -247,7 +245,8 @@ def _positions(
     if instance is None:
         return [], []
     main_key = instance.definition.key
-    calls = _call_activities(instance.definition_id)
+    definition = instance.definition
+    calls = _call_activities(definition.content_hash, definition.key, definition.bpmn_xml)
 
     def on_main(item: WorkItem) -> str | None:
         if item.process_key in (None, main_key):
@@ -260,17 +259,20 @@ def _positions(
     return active, done
 
 
-@lru_cache(maxsize=64)
-def _call_activities(definition_id: int) -> dict[str, str]:
-    """Called process key → the call activity's element id, for a definition (immutable, so cached)."""
-    definition = db.session.get(ProcessDefinition, definition_id)
-    root = etree.fromstring(definition.bpmn_xml.encode("utf-8"))
-    return {
-        node.get("calledElement"): node.get("id")
-        for node in root.xpath(
-            f"//bpmn:process[@id='{definition.key}']//bpmn:callActivity", namespaces=BPMN_NS
-        )
-    }
+_CALLS: dict[str, dict[str, str]] = {}
+
+
+def _call_activities(content_hash: str, key: str, xml: str) -> dict[str, str]:
+    """Called process key → the call activity's element id (cached by content hash: ids are reused)."""
+    if content_hash not in _CALLS:
+        root = etree.fromstring(xml.encode("utf-8"))
+        _CALLS[content_hash] = {
+            node.get("calledElement"): node.get("id")
+            for node in root.xpath(
+                f"//bpmn:process[@id='{key}']//bpmn:callActivity", namespaces=BPMN_NS
+            )
+        }
+    return _CALLS[content_hash]
 
 
 def _timeline(

@@ -57,3 +57,15 @@ def queues_of(user: User) -> list[str]:
     if user.agency is not None:
         keys.add(agency_queue(user.agency.code))
     return sorted(keys)
+
+
+def members(queue: str) -> list[User]:
+    """Active users who work from a queue: the group's members, or the agency's staff."""
+    stmt = select(User).where(User.active.is_(True)).order_by(User.display_name)
+    if queue.startswith(agency_queue("")):
+        stmt = stmt.join(Agency, Agency.id == User.agency_id).where(
+            Agency.code == queue[len(agency_queue("")) :]
+        )
+    else:
+        stmt = stmt.join(User.groups).where(Group.key == queue)
+    return list(db.session.scalars(stmt))

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.extensions import db
@@ -34,10 +33,7 @@ def _page(
     user = current_user._get_current_object()
     candidates: list[User] = []
     if user.role in work_items.SUPERVISOR_ROLES and item.status == "open":
-        everyone = db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(User.display_name)
-        )
-        candidates = [u for u in everyone if item.queue in queues.queues_of(u)]
+        candidates = queues.members(item.queue)
     return render_template(
         "tasks/show.html",
         item=item,

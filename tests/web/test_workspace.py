@@ -271,3 +271,36 @@ def test_every_inbox_listing_is_audited(staff) -> None:
         ("work_item.search", 1),
     ]
     assert rows[1].detail["query"] == "K-2026"
+
+
+def test_supervisor_reassigns_a_task_to_a_member_of_its_queue(staff) -> None:
+    window = staff("demo-elderly")
+    case_id = open_case(window)
+    first = task_id(case_id, "first_assessment")
+    submit(window, first, {"decision": "coordination", "consent": "given"})
+    item = task_id(case_id, "coordination_intake")
+    supervisor = staff("demo-supervisor")
+    page = supervisor.get(f"/tasks/{item}").get_data(as_text=True)
+    options = re.findall(
+        r'<option value="([a-z-]+)">', page.split('name="assignee"')[1].split("</select>")[0]
+    )
+    assert set(options) == {"demo-coordinator", "demo-supervisor"}
+    moved = supervisor.post(
+        f"/tasks/{item}/reassign",
+        data={
+            "csrf_token": csrf_from(supervisor.get(f"/tasks/{item}")),
+            "assignee": "demo-coordinator",
+        },
+    )
+    assert moved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(WorkItem, item).assignee.username == "demo-coordinator"
+    coordinator = staff("demo-coordinator")
+    refused = coordinator.post(
+        f"/tasks/{item}/reassign",
+        data={
+            "csrf_token": csrf_from(coordinator.get(f"/tasks/{item}")),
+            "assignee": "demo-supervisor",
+        },
+    )
+    assert refused.status_code == 403
