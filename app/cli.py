@@ -10,6 +10,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.specs import DeployError
 from app.extensions import db
@@ -83,7 +84,13 @@ def worker_command(interval: float, once: bool) -> None:
     signal.signal(signal.SIGINT, stop)
     click.echo("タイマーワーカーを開始しました")
     while not stopping["stop"]:
-        fired = events.fire_due_timers()
+        try:
+            fired = events.fire_due_timers()
+        except SQLAlchemyError as exc:
+            # The database may be restarting; keep the worker alive and try again next round.
+            db.session.rollback()
+            current_app.logger.warning("timer round failed: %s", exc.__class__.__name__)
+            fired = 0
         if fired:
             click.echo(f"タイマーを {fired} 件処理しました")
         db.session.remove()
