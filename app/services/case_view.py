@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
@@ -101,26 +102,14 @@ PERSON_FIELDS = (
 def build(case: Case, viewer: User) -> CaseView:
     """Assemble the case page from the case's own tables (never from engine state), within what the
     viewer may see: X fields only for the owning window, 支援会議 material never."""
-    instances = list(
-        db.session.scalars(
-            select(ProcessInstance)
-            .where(ProcessInstance.case_id == case.id)
-            .order_by(ProcessInstance.id)
-        )
+    current = db.session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.case_id == case.id)
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
     )
-    current = instances[-1] if instances else None
-    items = list(
-        db.session.scalars(
-            select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.id)
-        )
-    )
-    submissions = list(
-        db.session.scalars(
-            select(FormSubmission)
-            .where(FormSubmission.case_id == case.id)
-            .order_by(FormSubmission.id)
-        )
-    )
+    items = _of_case(WorkItem, case, WorkItem.id)
+    submissions = _of_case(FormSubmission, case, FormSubmission.id)
     names = _user_names(
         {s.submitted_by_id for s in submissions} | {i.completed_by_id for i in items}
     )
@@ -142,23 +131,9 @@ def build(case: Case, viewer: User) -> CaseView:
         person=_person(case, viewer),
         household=_household(case),
         other_windows=_other_windows(case),
-        consents=list(
-            db.session.scalars(
-                select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)
-            )
-        ),
-        referrals=list(
-            db.session.scalars(
-                select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
-            )
-        ),
-        plans=list(
-            db.session.scalars(
-                select(SupportPlan)
-                .where(SupportPlan.case_id == case.id)
-                .order_by(SupportPlan.version)
-            )
-        ),
+        consents=_of_case(Consent, case, Consent.id),
+        referrals=_of_case(Referral, case, Referral.id),
+        plans=_of_case(SupportPlan, case, SupportPlan.version),
         decisions=[
             (m, a) for m, a in agendas if m.kind != "support_council" or a.rescoped_on is not None
         ],
@@ -167,14 +142,15 @@ def build(case: Case, viewer: User) -> CaseView:
             for m, a in agendas
             if m.kind == "support_council" and a.rescoped_on is None
         ],
-        evaluations=list(
-            db.session.scalars(
-                select(Evaluation).where(Evaluation.case_id == case.id).order_by(Evaluation.id)
-            )
-        ),
+        evaluations=_of_case(Evaluation, case, Evaluation.id),
         active_elements=active,
         completed_elements=completed,
     )
+
+
+def _of_case(model: Any, case: Case, order: Any) -> list[Any]:
+    """Every row of one of the case's tables, in order."""
+    return list(db.session.scalars(select(model).where(model.case_id == case.id).order_by(order)))
 
 
 def _person(case: Case, viewer: User) -> dict[str, str]:

@@ -20,6 +20,16 @@ def first_assessment(decision: str, **extra: object) -> dict:
     }
 
 
+def council_record(flow: Flow, course: str, revisit_after: str) -> dict:
+    """A valid 支援会議 record form."""
+    return {
+        "meeting_date": flow.today(),
+        "all_members_pledged": True,
+        "council_course": course,
+        "revisit_after": revisit_after,
+    }
+
+
 def accept_and_plan(flow: Flow, **plan_options: object) -> None:
     flow.complete(
         "coordination_intake",
@@ -297,12 +307,7 @@ def test_support_council_can_change_course_while_outreach_waits(flow: Flow) -> N
     flow.complete(
         "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
     )
-    council = {
-        "meeting_date": flow.today(),
-        "all_members_pledged": True,
-        "council_course": "watch",
-        "revisit_after": "P30D",
-    }
+    council = council_record(flow, "watch", "P30D")
     flow.complete("support_council", "demo-supervisor", council)
     flow.deliver("council_redirect")
     assert flow.waiting() == {"support_council": "support_council"}
@@ -420,12 +425,7 @@ def test_watching_brings_the_case_back_to_the_council_and_consent_is_recorded(fl
     flow.complete(
         "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
     )
-    council = {
-        "meeting_date": flow.today(),
-        "all_members_pledged": True,
-        "council_course": "watch",
-        "revisit_after": "P30D",
-    }
+    council = council_record(flow, "watch", "P30D")
     flow.complete("support_council", "demo-supervisor", council)
     assert flow.pass_days(30.5) == 1
     assert flow.waiting() == {"support_council": "support_council"}
