@@ -2,7 +2,9 @@
 
 Fills a fresh database with open and completed work items across many queues and users, then
 times (in-process, through the Flask test client) the inbox page and GET /api/v1/work-items for
-a user who belongs to three queues: the first page and a filtered, sorted page. Prints a table and
+a user who belongs to three group queues and an agency (whose queue holds cases the agency owns,
+cases referred to it with or without a standing consent, and cases it may not see): the first page
+and a filtered, sorted page. Prints a table and
 ``RESULT {json}`` last. Sizes: KASANE_BENCH_OPEN (100000), KASANE_BENCH_DONE (1000000).
 """
 
@@ -26,7 +28,10 @@ from scratch_db import scratch_database  # noqa: E402
 
 OPEN = int(os.environ.get("KASANE_BENCH_OPEN", "100000"))
 DONE = int(os.environ.get("KASANE_BENCH_DONE", "1000000"))
-QUEUES, USERS, CASES = 50, 2000, 20000
+QUEUES, USERS, CASES, AGENCIES = 50, 2000, 20000, 20
+# A share of the open work sits in agency queues, where the access query must check that the
+# agency holds the case or got it by a referral the person's consent still covers.
+AGENCY_SHARE = 0.3
 SAMPLES = int(os.environ.get("KASANE_BENCH_SAMPLES", "40"))
 BATCH = 20000
 
@@ -37,11 +42,14 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
 
     from app.extensions import db
     from app.models import (
+        Agency,
         Case,
+        Consent,
         Group,
         Membership,
         ProcessDefinition,
         ProcessInstance,
+        Referral,
         User,
         WorkItem,
     )
@@ -51,6 +59,13 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
     now = datetime.now(UTC)
     with app.app_context():
         password = users.hash_password("Bench-Kasane-2026!")
+        db.session.execute(
+            insert(Agency),
+            [
+                {"id": a + 1, "code": f"ag{a:02d}", "name": f"窓口{a:02d}", "kind": "other"}
+                for a in range(AGENCIES)
+            ],
+        )
         db.session.execute(
             insert(Group),
             [
@@ -62,7 +77,8 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
             insert(User),
             [
                 {"id": u + 1, "username": f"user{u:04d}", "display_name": f"職員{u:04d}", "password_hash": password,
-                 "role": "coordinator", "active": True, "is_demo": False, "created_at": now}
+                 "role": "coordinator", "active": True, "is_demo": False, "created_at": now,
+                 "agency_id": u % AGENCIES + 1}
                 for u in range(USERS)
             ],
         )  # fmt: skip
@@ -82,8 +98,22 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
         db.session.execute(
             insert(Case),
             [{"id": c + 1, "number": f"K-2026-{c + 1:06d}", "title": f"ベンチ用ケース{c + 1}", "status": "open",
-              "stage": rng.choice(["intake", "assessment", "monitoring", "support_plan"]), "intake": {}, "created_at": now, "cycle": 1}
+              "stage": rng.choice(["intake", "assessment", "monitoring", "support_plan"]), "intake": {}, "created_at": now, "cycle": 1,
+              "intake_agency_id": c % AGENCIES + 1, "primary_agency_id": (c * 3) % AGENCIES + 1}
              for c in range(CASES)],
+        )  # fmt: skip
+        # Every fourth case was referred to another window; two thirds of those still have consent.
+        db.session.execute(
+            insert(Referral),
+            [{"case_id": c + 1, "from_agency_id": c % AGENCIES + 1, "to_agency_id": (c * 7 + 1) % AGENCIES + 1,
+              "consent_basis": "consent", "status": "accepted", "created_at": now}
+             for c in range(0, CASES, 4)],
+        )  # fmt: skip
+        db.session.execute(
+            insert(Consent),
+            [{"case_id": c + 1, "agencies": [], "info_kinds": [], "purposes": [], "given_on": now.date(),
+              "source": "intake", "withdrawn_on": None if c % 3 else now.date(), "created_at": now}
+             for c in range(0, CASES, 2)],
         )  # fmt: skip
         db.session.execute(
             insert(ProcessInstance),
@@ -99,7 +129,8 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
                 yield {
                     "id": i + 1, "instance_id": case, "case_id": case, "task_id": uuid.UUID(int=i).hex,
                     "element_id": "task", "process_key": "bench", "title": f"タスク{i}", "lane": "l",
-                    "queue": f"queue{rng.randrange(QUEUES):02d}", "form_key": None, "status": status,
+                    "queue": f"agency:ag{rng.randrange(AGENCIES):02d}" if rng.random() < AGENCY_SHARE
+                    else f"queue{rng.randrange(QUEUES):02d}", "form_key": None, "status": status,
                     "priority": rng.choice([30, 50, 50, 90]),
                     "due_at": created + timedelta(days=rng.randrange(30)) if rng.random() < 0.9 else None,
                     "assignee_id": rng.randrange(USERS) + 1 if rng.random() < 0.3 else None,

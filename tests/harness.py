@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
+from app.models import Case, FormSubmission, Meeting, ProcessInstance, User, WorkItem
 from app.services import cases, definitions, events, work_items
 
 ROOT = Path(__file__).parent.parent
@@ -141,3 +141,82 @@ def plan(
 
 def iso(d: date) -> str:
     return d.isoformat()
+
+
+def first_assessment(decision: str, **extra: object) -> dict:
+    return {
+        "main_complaint": "母の介護と息子の無職",
+        "urgency": "medium",
+        "decision": decision,
+        **extra,
+    }
+
+
+def council_record(flow: Flow, course: str, revisit_after: str) -> dict:
+    """A valid 支援会議 record form."""
+    return {
+        "meeting_date": flow.today(),
+        "all_members_pledged": True,
+        "council_course": course,
+        "revisit_after": revisit_after,
+    }
+
+
+def accept_and_plan(flow: Flow, **plan_options: object) -> None:
+    flow.complete(
+        "coordination_intake",
+        "demo-coordinator",
+        {"coordination_decision": "accept"},
+        "coordination",
+    )
+    flow.complete(
+        "assessment", "demo-coordinator", {"main_complaint": "世帯の複合的な課題"}, "coordination"
+    )
+    flow.complete("support_plan", "demo-coordinator", plan(**plan_options), "coordination")
+
+
+def approve(flow: Flow) -> None:
+    flow.complete(
+        "plan_conference",
+        "demo-supervisor",
+        {
+            "conference_date": flow.today(),
+            "conference_outcome": "approve",
+            "resources_sufficient": True,
+        },
+    )
+
+
+def hold_council(flow: Flow, summary: str = "近隣からの情報", title: str | None = None) -> Meeting:
+    """A new case without consent taken to the 支援会議, which shares ``summary``; the meeting."""
+    flow.open_case(title=title) if title else flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
+    )
+    flow.complete(
+        "support_council",
+        "demo-supervisor",
+        {
+            "meeting_date": flow.today(),
+            "members_present": ["福祉総務課 係長", "民生委員"],
+            "all_members_pledged": True,
+            "shared_summary": summary,
+            "council_course": "outreach",
+            "revisit_after": "P14D",
+        },
+    )
+    return db.session.scalars(
+        select(Meeting).where(Meeting.kind == "support_council").order_by(Meeting.id.desc())
+    ).first()
+
+
+def matched(flow: Flow, retention_check_after: str = "P14D") -> dict[str, Any]:
+    """A valid 参加先とのマッチング form: a work trial found."""
+    return {
+        "match_result": "matched",
+        "resource_kind": "work_trial",
+        "resource_name": "【デモ】地域の農園",
+        "host_contact": "園主",
+        "matched_on": flow.today(),
+        "retention_check_after": retention_check_after,
+    }

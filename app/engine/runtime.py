@@ -46,6 +46,23 @@ class NotWaitingForMessage(Exception):
     """The instance has no catch event waiting for this message."""
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A catch event the instance waits at: a timer (with its due time) or a message."""
+
+    element_id: str
+    name: str
+    kind: str  # "timer" or "message"
+    process_key: str | None
+    due_at: datetime | None = None
+    message_name: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+class NotWaitingForTimer(Exception):
+    """The instance is not waiting at a timer with this element id."""
+
+
 @dataclass
 class ReadyTask:
     """A user task waiting for a person, as the work queue needs it."""
@@ -75,6 +92,7 @@ class Snapshot:
     data: dict[str, Any] = field(default_factory=dict)
     dropped_tasks: int = 0
     task_count: int = 0
+    waiting: list[Waiting] = field(default_factory=list)
 
 
 class Run:
@@ -134,6 +152,7 @@ class Run:
             data=self.last_data(),
             dropped_tasks=dropped,
             task_count=len(self.workflow.tasks),
+            waiting=self.waiting(),
         )
 
     def properties_of(self, element_id: str, process_key: str | None = None) -> dict[str, str]:
@@ -157,6 +176,59 @@ class Run:
             )
             pending.extend(part.details(task) for part in parts)
         return pending
+
+    def waiting(self) -> list[Waiting]:
+        """Every catch event waited at, by element id (an event-based gateway's alternatives one by
+        one, each under the id of its own catch event)."""
+        found = []
+        for task, definition, spec in self._waiting_parts():
+            kind = "timer" if isinstance(definition, TimerEventDefinition) else "message"
+            if kind == "message" and not isinstance(definition, MessageEventDefinition):
+                continue
+            details = definition.details(task)
+            found.append(
+                Waiting(
+                    element_id=spec.bpmn_id,
+                    name=spec.bpmn_name or spec.bpmn_id,
+                    kind=kind,
+                    process_key=task.workflow.spec.name,
+                    due_at=_next_timer([details]) if kind == "timer" else None,
+                    message_name=details.name if kind == "message" else None,
+                    properties=dict(
+                        (getattr(spec, "extensions", None) or {}).get("properties", {})
+                    ),
+                )
+            )
+        return found
+
+    def fire_timer_now(self, element_id: str) -> None:
+        """Let a waiting timer fire now rather than at its time (a person acts before the date)."""
+        for task, definition, spec in self._waiting_parts():
+            if spec.bpmn_id != element_id or not isinstance(definition, TimerEventDefinition):
+                continue
+            if isinstance(task.task_spec.event_definition, MultipleEventDefinition):
+                seen = task.internal_data.get("seen_events", [])
+                task.internal_data["seen_events"] = [*seen, BpmnEvent(definition)]
+            else:
+                definition.has_fired(task)  # fixes the planned time, if not yet done
+                task._set_internal_data(event_fired=True)
+            self._advance()
+            return
+        raise NotWaitingForTimer(element_id)
+
+    def _waiting_parts(self) -> list[tuple[Any, Any, Any]]:
+        """(waiting task, event definition, the catch event's spec) for each alternative."""
+        parts = []
+        for task in list(self.workflow.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if isinstance(definition, MultipleEventDefinition):
+                outputs = list(task.task_spec.outputs)
+                for index, inner in enumerate(definition.event_definitions):
+                    spec = outputs[index] if index < len(outputs) else task.task_spec
+                    parts.append((task, inner, spec))
+            else:
+                parts.append((task, definition, task.task_spec))
+        return parts
 
     def ready_tasks(self) -> list[ReadyTask]:
         ready = []

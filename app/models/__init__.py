@@ -9,12 +9,13 @@ from app.models.plans import Evaluation, PlanGoal, SupportPlan
 from app.models.referrals import Referral, ReferralEvent
 from app.models.resources import Placement, Resource, ResourceGap
 from app.models.settings import Setting
-from app.models.users import Agency, ApiToken, Group, Membership, User
+from app.models.users import Agency, ApiToken, Group, Membership, User, UserSession
 from app.models.workflow import (
     FormSubmission,
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
+    WaitingEvent,
     WorkItem,
 )
 
@@ -48,5 +49,7 @@ __all__ = [
     "ProcessInstance",
     "Setting",
     "User",
+    "UserSession",
+    "WaitingEvent",
     "WorkItem",
 ]

@@ -21,7 +21,9 @@ class Consent(db.Model):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     agencies: Mapped[list] = mapped_column(JSONDoc, default=list)
     info_kinds: Mapped[list] = mapped_column(JSONDoc, default=list)
-    purpose: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)  # in the person's own words
+    # Purposes as codes (``consent.PURPOSES``) the sharing steps are checked against; empty = all.
+    purposes: Mapped[list] = mapped_column(JSONDoc, default=list, server_default="[]")
     given_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(40))  # intake, outreach, message
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

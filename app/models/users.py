@@ -1,4 +1,4 @@
-"""Users, groups (work queues), memberships and personal API tokens."""
+"""Users, groups (work queues), memberships, login sessions and personal API tokens."""
 
 from __future__ import annotations
 
@@ -102,5 +102,26 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """A browser login, so the server can end it; only the SHA-256 hash of its token is stored.
+
+    Flask's session cookie lives in the browser and stays valid wherever it is copied, so the cookie
+    carries the token and every request must find a live row for it.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -86,6 +88,8 @@ class WorkItem(db.Model):
     lane: Mapped[str | None] = mapped_column(String(120))
     queue: Mapped[str] = mapped_column(String(80))
     form_key: Mapped[str | None] = mapped_column(String(255))
+    # The task carries 支援会議 material (its element declares ``councilMaterial``): chair only.
+    council_material: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20), default="open")
     priority: Mapped[int] = mapped_column(Integer, default=50)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -131,3 +135,27 @@ class MessageSubscription(db.Model):
     message_name: Mapped[str] = mapped_column(String(120))
     correlation_value: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaitingEvent(db.Model):
+    """A catch event an instance waits at (a timer with its due time, or a message), rebuilt at
+    each step like work items: the case page and the supervisors' views read it, never engine state."""
+
+    __tablename__ = "waiting_event"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "element_id"),
+        Index("ix_waiting_event_due", "kind", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("support_case.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(120))
+    process_key: Mapped[str | None] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(20))  # timer, message
+    message_name: Mapped[str | None] = mapped_column(String(120))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The element declares ``startNow``: the person responsible may act before the date.
+    start_now: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,15 +1,20 @@
 """Who may see what: the rules of domain.md ("The two meetings, and who may see what") in one place.
 
-Every service that reads personal data asks here; pages and the API only ever call services.
-A refusal looks exactly like "not found" to the caller, so nothing hints that a record exists.
+Access is one query: ``case_filter`` and ``work_item_filter`` are SQL conditions that every listing,
+count, search and export adds to its statement, and the single-record checks (``may_see_case``,
+``may_work_on``) ask the database the same question for one row, so a page and a list can never
+disagree. A refusal looks exactly like "not found" to the caller, so nothing hints that a record exists.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Agency, Case, Consent, Referral, User, WorkItem
+from app.models import Case, Consent, Referral, User, WorkItem
 from app.services import queues
 
 # Roles that never see case content through the normal case view (domain.md: admins see no case
@@ -23,19 +28,147 @@ NO_CASE_CONTENT = {
     "auditor",
 }
 SUPERVISOR = "supervisor"
+# The 支援会議 is chaired by a supervisor: only the chair works a task that carries its material.
+COUNCIL_CHAIR_ROLES = {"supervisor"}
 OVERRIDE_ROLES = {"supervisor", "coordinator"}
 OVERRIDE_BASES = {
     "support_council": "支援会議（社会福祉法第106条の6）",
     "life_protection": "生命・身体の保護",
 }
+LIVE_REFERRALS = ("sent", "accepted", "done")
+
+
+def _reads_cases(actor: User) -> bool:
+    return actor.active and actor.role not in NO_CASE_CONTENT
+
+
+def _consent_stands(case_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    return exists().where(Consent.case_id == case_id, Consent.withdrawn_on.is_(None))
+
+
+def agency_sees(agency_id: int, case_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL: the agency holds the case as its own (intake window or primary agency), or the case was
+    referred to it and the person's consent stands (or the referral was made under an override)."""
+    owned = aliased(Case)
+    holds = exists().where(
+        owned.id == case_id,
+        or_(owned.intake_agency_id == agency_id, owned.primary_agency_id == agency_id),
+    )
+    referred = exists().where(
+        Referral.case_id == case_id,
+        Referral.to_agency_id == agency_id,
+        Referral.status.in_(LIVE_REFERRALS),
+        or_(Referral.consent_basis == "override", _consent_stands(Referral.case_id)),
+    )
+    return or_(holds, referred)
+
+
+def _group_queue() -> ColumnElement[bool]:
+    return not_(WorkItem.queue.startswith(queues.agency_queue("")))
+
+
+def case_filter(actor: User) -> ColumnElement[bool]:
+    """SQL over ``Case``: the cases the actor may open.
+
+    Own window: the staff of the agencies on the case (within what consent allows), and whoever
+    works or worked one of the case's tasks from a group queue (多機関協働, アウトリーチ, 参加支援 …).
+    A task carrying 支援会議 material never opens the case: under 106条の6 that material is the only
+    way to information without consent.
+    """
+    if not _reads_cases(actor):
+        return false()
+    parts: list[ColumnElement[bool]] = []
+    if actor.agency_id is not None:
+        parts.append(agency_sees(actor.agency_id, Case.id))
+    parts.append(case_filter_by_work(actor))
+    return or_(*parts)
+
+
+def case_filter_by_work(actor: User) -> ColumnElement[bool]:
+    """SQL over ``Case``: the actor works or worked one of its tasks from a group queue (never a
+    task carrying 支援会議 material)."""
+    return exists().where(
+        WorkItem.case_id == Case.id,
+        WorkItem.status != "cancelled",
+        WorkItem.council_material.is_(False),
+        _group_queue(),
+        or_(
+            WorkItem.queue.in_(queues.queues_of(actor)),
+            WorkItem.assignee_id == actor.id,
+            WorkItem.completed_by_id == actor.id,
+        ),
+    )
+
+
+def work_item_filter(actor: User) -> ColumnElement[bool]:
+    """SQL over ``WorkItem``: the items the actor may open (and so see listed and counted).
+
+    Members of the item's queue and its assignee; an agency queue's item only while that agency may
+    see the case; a 支援会議 task only for the chair.
+    """
+    if not _reads_cases(actor):
+        return false()
+    member = or_(WorkItem.queue.in_(queues.queues_of(actor)), WorkItem.assignee_id == actor.id)
+    chair = true() if actor.role in COUNCIL_CHAIR_ROLES else WorkItem.council_material.is_(False)
+    allowed: list[ColumnElement[bool]] = [and_(_group_queue(), chair)]
+    if actor.agency is not None:
+        allowed.append(
+            and_(
+                WorkItem.queue == queues.agency_queue(actor.agency.code),
+                or_(WorkItem.case_id.is_(None), agency_sees(actor.agency.id, WorkItem.case_id)),
+            )
+        )
+    return and_(member, or_(*allowed))
+
+
+def may_see_case(actor: User, case: Case) -> bool:
+    """The single-record form of ``case_filter``."""
+    if not _reads_cases(actor):
+        return False
+    return bool(db.session.scalar(select(exists().where(Case.id == case.id, case_filter(actor)))))
+
+
+def may_work_on(actor: User, item: WorkItem) -> bool:
+    """The single-record form of ``work_item_filter``."""
+    if not _reads_cases(actor):
+        return False
+    return bool(
+        db.session.scalar(select(exists().where(WorkItem.id == item.id, work_item_filter(actor))))
+    )
+
+
+def info_kinds_for(actor: User, case: Case) -> set[str] | None:
+    """How much of a visible case the actor sees: ``None`` for everything (the case's own window,
+    the municipality's coordination, a referral under an override), otherwise the kinds of
+    information the person's standing consent lets cross to the actor's window."""
+    if actor.agency_id in owners(case):
+        return None
+    worked = case_filter_by_work(actor)
+    if bool(db.session.scalar(select(exists().where(Case.id == case.id, worked)))):
+        return None
+    referrals = list(
+        db.session.scalars(
+            select(Referral).where(
+                Referral.case_id == case.id,
+                Referral.to_agency_id == actor.agency_id,
+                Referral.status.in_(LIVE_REFERRALS),
+            )
+        )
+    )
+    if any(r.consent_basis == "override" for r in referrals):
+        return None
+    kinds: set[str] = set()
+    for consent in db.session.scalars(
+        select(Consent).where(Consent.case_id == case.id, Consent.withdrawn_on.is_(None))
+    ):
+        if not consent.info_kinds:
+            return None
+        kinds.update(consent.info_kinds)
+    return kinds
 
 
 def has_active_consent(case: Case) -> bool:
-    return bool(
-        db.session.scalar(
-            select(exists().where(Consent.case_id == case.id, Consent.withdrawn_on.is_(None)))
-        )
-    )
+    return bool(db.session.scalar(select(_consent_stands(case.id))))
 
 
 def owners(case: Case) -> set[int]:
@@ -43,72 +176,9 @@ def owners(case: Case) -> set[int]:
     return {a for a in (case.intake_agency_id, case.primary_agency_id) if a}
 
 
-def referral_allows(case: Case, agency_id: int) -> bool:
-    """A window the case was referred to sees it while the person's consent stands (or the referral
-    was made under a recorded override)."""
-    referrals = list(
-        db.session.scalars(
-            select(Referral).where(
-                Referral.case_id == case.id,
-                Referral.to_agency_id == agency_id,
-                Referral.status.in_(["sent", "accepted", "done"]),
-            )
-        )
-    )
-    return any(r.consent_basis == "override" for r in referrals) or (
-        bool(referrals) and has_active_consent(case)
-    )
-
-
-def _agency_allowed(case: Case, agency_id: int | None) -> bool:
-    return agency_id is not None and (agency_id in owners(case) or referral_allows(case, agency_id))
-
-
-def _queue_allowed(case: Case | None, queue: str) -> bool:
-    """Group queues (多機関協働, 支援会議 ...) act under the flow's own basis; an agency queue of a
-    window that does not own the case needs consent (or an override) for the referral."""
-    if case is None or not queue.startswith(queues.agency_queue("")):
-        return True
-    code = queue[len(queues.agency_queue("")) :]
-    agency_id = db.session.scalar(select(Agency.id).where(Agency.code == code))
-    return _agency_allowed(case, agency_id)
-
-
-def may_see_case(actor: User, case: Case) -> bool:
-    """Own window: the staff of the agencies on the case, and whoever holds (or held) one of the
-    case's tasks in their queues — within what consent allows."""
-    if actor.role in NO_CASE_CONTENT or not actor.active:
-        return False
-    if _agency_allowed(case, actor.agency_id):
-        return True
-    mine = queues.queues_of(actor)
-    worked = db.session.scalars(
-        select(WorkItem.queue).where(
-            WorkItem.case_id == case.id,
-            WorkItem.status != "cancelled",
-            or_(
-                WorkItem.queue.in_(mine),
-                WorkItem.assignee_id == actor.id,
-                WorkItem.completed_by_id == actor.id,
-            ),
-        )
-    )
-    return any(_queue_allowed(case, queue) for queue in set(worked))
-
-
-def may_work_on(actor: User, item: WorkItem) -> bool:
-    """A work item is visible to its assignee and to members of its queue (never to content-less roles)."""
-    if actor.role in NO_CASE_CONTENT or not actor.active:
-        return False
-    if item.assignee_id != actor.id and item.queue not in queues.queues_of(actor):
-        return False
-    case = db.session.get(Case, item.case_id) if item.case_id is not None else None
-    return _queue_allowed(case, item.queue)
-
-
 def may_see_restricted(actor: User, case: Case) -> bool:
     """Fields marked X (a DV victim's address, confidential notes): the case's own window only."""
-    return actor.role not in NO_CASE_CONTENT and actor.agency_id in owners(case)
+    return _reads_cases(actor) and actor.agency_id in owners(case)
 
 
 def may_override_consent(actor: User) -> bool:

@@ -180,8 +180,7 @@ def change_access(actor: User, user_id: int, wanted: UserAccess) -> bool:
 def set_active(actor: User, user_id: int, active: bool) -> int:
     """Reactivate or deactivate a user; deactivating revokes their API tokens. Returns tokens revoked.
 
-    A deactivated user's session ends on their next request, because the login loader refuses
-    inactive users.
+    Deactivating also ends every login session of the user, so each is refused on its next request.
     """
     action = "user.activate" if active else "user.deactivate"
     require_admin(actor, action, "user", user_id)
@@ -198,21 +197,50 @@ def set_active(actor: User, user_id: int, active: bool) -> int:
     detail: dict[str, Any] = {"username": user.username}
     if not active:
         detail["tokens_revoked"] = revoked
+        detail["sessions_ended"] = users.revoke_sessions(user)
     audit.record(action, "user", user.id, actor, detail=detail)
     db.session.commit()
     return revoked
 
 
 def reset_password(actor: User, user_id: int, password: str) -> None:
-    """Set a new password chosen by the administrator (the audit event never holds it)."""
+    """Set a new password chosen by the administrator and end the user's login sessions.
+
+    The audit event never holds the password.
+    """
     require_admin(actor, "user.password_reset", "user", user_id)
     user = _user(user_id)
     problems = _password_problems(password, user.username)
     if problems:
         raise InvalidInput("パスワードが条件を満たしていません。", fields=problems)
-    user.password_hash = users.hash_password(password)
-    audit.record("user.password_reset", "user", user.id, actor, detail={"username": user.username})
+    ended = users.set_password(user, password)
+    audit.record(
+        "user.password_reset",
+        "user",
+        user.id,
+        actor,
+        detail={"username": user.username, "sessions_ended": ended},
+    )
     db.session.commit()
+
+
+def end_sessions(actor: User, user_id: int) -> int:
+    """Log a user out everywhere by ending all their login sessions; returns how many ended.
+
+    API tokens are left alone: they are revoked on their own, or by deactivating the user.
+    """
+    require_admin(actor, "user.end_sessions", "user", user_id)
+    user = _user(user_id)
+    ended = users.revoke_sessions(user)
+    audit.record(
+        "user.end_sessions",
+        "user",
+        user.id,
+        actor,
+        detail={"username": user.username, "sessions_ended": ended},
+    )
+    db.session.commit()
+    return ended
 
 
 def list_groups(actor: User) -> list[tuple[Group, int]]:

@@ -91,6 +91,7 @@ def on_submission(
     data: dict[str, Any],
     properties: dict[str, str],
     actor: User,
+    words: dict[str, str] | None = None,
 ) -> None:
     """Apply what a completed form changes on the case (before the next tasks are routed).
 
@@ -99,4 +100,4 @@ def on_submission(
     """
     if properties.get("stageOnComplete"):
         case.stage = properties["stageOnComplete"]
-    records.record_submission(case, element_id, data, actor)
+    records.record_submission(case, element_id, data, actor, words or {})

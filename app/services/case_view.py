@@ -25,13 +25,12 @@ from app.models import (
     Referral,
     SupportPlan,
     User,
+    WaitingEvent,
     WorkItem,
 )
-from app.services import access
+from app.services import access, forms, instances
 
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-# Material of the 支援会議 (106条の6) never appears in the normal case view.
-COUNCIL_ELEMENTS = {"support_council"}
 DECISION_LABELS = {
     "approve": "承認",
     "revise": "修正",
@@ -55,6 +54,7 @@ class TimelineEntry:
     who: str
     what: str
     detail: str = ""
+    kind: str = ""  # the kind of information the entry tells (``forms.INFO_KINDS``), if any
 
 
 @dataclass
@@ -87,6 +87,13 @@ class CaseView:
     evaluations: list[Evaluation] = field(default_factory=list)
     active_elements: list[str] = field(default_factory=list)
     completed_elements: list[str] = field(default_factory=list)
+    # Dated steps and awaited news a person may bring forward now (``startNow`` catch events).
+    waiting: list[WaitingEvent] = field(default_factory=list)
+    # Open items the viewer may open (the page links only these; the others are named, not linked).
+    workable: set[int] = field(default_factory=set)
+    # Kinds of information left out because the person's consent does not let them cross to the
+    # viewer's window (labels, in the order of ``forms.INFO_KINDS``).
+    withheld: list[str] = field(default_factory=list)
 
 
 RESTRICTED_TEXT = "（取扱注意のため表示しません）"
@@ -123,7 +130,12 @@ def build(case: Case, viewer: User) -> CaseView:
             .order_by(Meeting.held_on, Meeting.id)
         )
     ]
-    return CaseView(
+    kinds = access.info_kinds_for(viewer, case)
+
+    def allowed(kind: str) -> bool:
+        return kinds is None or kind in kinds
+
+    view = CaseView(
         case=case,
         instance=current,
         open_items=[i for i in items if i.status == "open"],
@@ -146,6 +158,38 @@ def build(case: Case, viewer: User) -> CaseView:
         active_elements=active,
         completed_elements=completed,
     )
+    view.waiting = [w for w in instances.waiting_events(case) if w.start_now]
+    if view.open_items:
+        view.workable = set(
+            db.session.scalars(
+                select(WorkItem.id).where(
+                    WorkItem.id.in_([i.id for i in view.open_items]),
+                    access.work_item_filter(viewer),
+                )
+            )
+        )
+    return _within_consent(view, allowed)
+
+
+# What each part of the case page is, as a kind of information a consent names.
+SECTION_KINDS = {
+    "basic": ("person",),
+    "household": ("household", "other_windows"),
+    "support_history": ("plans", "decisions", "evaluations"),
+}
+
+
+def _within_consent(view: CaseView, allowed: Any) -> CaseView:
+    """Empty the parts of the page whose kind of information the consent keeps from the viewer."""
+    for kind, parts in SECTION_KINDS.items():
+        if allowed(kind):
+            continue
+        for part in parts:
+            setattr(view, part, type(getattr(view, part))())
+        view.withheld.append(forms.INFO_KINDS[kind])
+    if not allowed("support_history"):
+        view.timeline = [e for e in view.timeline if e.kind != "support_history"]
+    return view
 
 
 def _of_case(model: Any, case: Case, order: Any) -> list[Any]:
@@ -184,10 +228,8 @@ def _household(case: Case) -> list[MemberView]:
             age_group=m.age_group,
             roles=list(m.roles or []),
             living_together=m.living_together,
-            windows=[
-                (i.agency.name if i.agency else i.agency_text or "", i.contact)
-                for i in m.involvements
-            ],
+            # Minimal disclosure: the window's name and whom to contact, never what it does.
+            windows=[(i.agency.name, i.contact) for i in m.involvements if i.agency is not None],
         )
         for m in members
     ]
@@ -255,19 +297,20 @@ def _timeline(
     case: Case, items: list[WorkItem], submissions: list[FormSubmission], names: dict[int, str]
 ) -> list[TimelineEntry]:
     titles = {i.id: i.title for i in items}
+    council = {i.id for i in items if i.council_material}
     entries = [
         TimelineEntry(case.created_at, _creator(case), "ケースを受け付けました", case.number)
     ]
     for sub in submissions:
         title = titles.get(sub.work_item_id, sub.element_id)
-        detail = (
-            "（内容は支援会議の構成員のみ閲覧できます）"
-            if sub.element_id in COUNCIL_ELEMENTS
-            else ""
-        )
+        detail = "（内容は支援会議の構成員のみ閲覧できます）" if sub.work_item_id in council else ""
         entries.append(
             TimelineEntry(
-                sub.submitted_at, names.get(sub.submitted_by_id, "-"), f"「{title}」を完了", detail
+                sub.submitted_at,
+                names.get(sub.submitted_by_id, "-"),
+                f"「{title}」を完了",
+                detail,
+                kind="support_history",
             )
         )
     for item in items:
@@ -282,7 +325,9 @@ def _timeline(
     for event in db.session.scalars(
         select(AuditEvent).where(
             AuditEvent.case_id == case.id,
-            AuditEvent.action.in_(["process.message", "process.timer", "case.reopen"]),
+            AuditEvent.action.in_(
+                ["process.message", "process.timer", "process.start_now", "case.reopen"]
+            ),
         )
     ):
         entries.append(TimelineEntry(event.at, event.actor_name, _event_label(event)))
@@ -296,7 +341,9 @@ def _creator(case: Case) -> str:
 
 def _event_label(event: AuditEvent) -> str:
     if event.action == "process.message":
-        return f"知らせを受けました（{event.detail.get('message', '')}）"
+        return f"知らせを受けました（{event.detail.get('name') or '外部からの連絡'}）"
+    if event.action == "process.start_now":
+        return f"「{event.detail.get('name', '')}」を予定日より前に始めました"
     if event.action == "case.reopen":
         return f"ケースを再開しました（第{event.detail.get('cycle')}期）"
     return "予定日になりました（タイマー）"

@@ -80,7 +80,8 @@ def case_process_key() -> str:
 def intake_form() -> dict[str, Any] | None:
     """The 相談受付・申込票 schema: the start form of the newest case process, if it has one."""
     definition = definitions.latest(case_process_key())
-    return definition.forms.get(definition.start_form) if definition.start_form else None
+    schema = definition.forms.get(definition.start_form) if definition.start_form else None
+    return forms.with_pickers(schema) if schema is not None else None
 
 
 def _start_cycle(case: Case, agency: Agency, actor: User) -> None:

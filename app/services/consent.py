@@ -10,13 +10,19 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, Case, Consent, User
-from app.services import access, audit, forms
+from app.services import access, audit, clock, events, forms, records
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-# Forms whose completion shares the case's information beyond the window that holds it.
+# Forms whose completion shares the case's information beyond the window that holds it, with the
+# purpose of that sharing (``PURPOSES``).
 SHARING_STEPS = {
-    "support_plan": "支援プランの作成（関係機関での共有）",
-    "plan_conference": "重層的支援会議",
+    "support_plan": ("coordination", "支援プランの作成（関係機関での共有）"),
+    "plan_conference": ("conference", "重層的支援会議"),
+}
+PURPOSES = {
+    "referral": "他の窓口へのつなぎ",
+    "coordination": "多機関協働での支援の検討（アセスメント・支援プラン）",
+    "conference": "重層的支援会議での検討",
 }
 
 
@@ -37,27 +43,69 @@ def covers(consent: Consent, agency: Agency) -> bool:
     )
 
 
-def check_share(case: Case, element_id: str, data: dict[str, Any], actor: User) -> None:
-    """Refuse a referral or share the consent does not cover, unless a permitted override is given."""
+def gaps(consent: Consent, agency: Agency | None, purpose: str, kinds: set[str]) -> list[str]:
+    """What of a share this consent does not cover, in words (empty: it covers all three parts:
+    the agency, the purpose and every kind of information). An empty list in a consent means all."""
+    missing = []
+    if agency is not None and not covers(consent, agency):
+        missing.append(agency.name)
+    if consent.purposes and purpose not in consent.purposes:
+        missing.append(f"目的「{PURPOSES.get(purpose, purpose)}」")
+    if consent.info_kinds:
+        for kind in sorted(kinds - set(consent.info_kinds)):
+            missing.append(f"情報「{forms.INFO_KINDS.get(kind, kind)}」")
+    return missing
+
+
+def unshared(case: Case, element_id: str, schema: dict[str, Any]) -> list[str] | None:
+    """Before a sharing step is filled in: what the standing consent does not cover (``None`` when
+    the step shares nothing or is covered), so the page can say so before anyone types."""
+    if element_id not in SHARING_STEPS:
+        return None
+    purpose = SHARING_STEPS[element_id][0]
+    default = schema.get("x-infoKind")
+    kinds = {default} if isinstance(default, str) else set()
+    found = [gaps(c, None, purpose, kinds) for c in active(case)]
+    if any(not missing for missing in found):
+        return None
+    return sorted({m for missing in found for m in missing}) or ["有効な同意がありません"]
+
+
+def check_share(
+    case: Case,
+    element_id: str,
+    data: dict[str, Any],
+    actor: User,
+    schema: dict[str, Any] | None = None,
+    override: tuple[str, str] | None = None,
+) -> None:
+    """Refuse a referral or share the consent does not cover (agency, purpose or kind of
+    information), unless a permitted role records an override with a legal basis and a reason."""
     target = None
+    kinds = forms.info_kinds_in(schema or {}, data)
     if element_id == "first_assessment" and data.get("decision") == "referral":
         target = db.session.scalar(select(Agency).where(Agency.code == data.get("referral_to")))
         if target is None:
             raise InvalidInput(
                 "つなぎ先の窓口が見つかりません。",
-                fields={"referral_to": "登録されている窓口のコードを入力してください。"},
+                fields={"referral_to": "つなぎ先の窓口を一覧から選んでください。"},
             )
-        what = f"{target.name}へのつなぎ"
+        purpose, what = "referral", f"{target.name}へのつなぎ"
     elif element_id in SHARING_STEPS:
-        what = SHARING_STEPS[element_id]
+        purpose, what = SHARING_STEPS[element_id]
     else:
         return
-    if any(target is None or covers(c, target) for c in active(case)):
+    found = [gaps(c, target, purpose, kinds) for c in active(case)]
+    if any(not missing for missing in found):
         return
-    basis, reason = (
+    outside = sorted({m for missing in found for m in missing})
+    # The override comes with the form when the form has its fields (first assessment), or
+    # beside it (the page's override block on the other sharing steps).
+    basis, reason = override or (
         data.get("consent_override_basis"),
-        (data.get("consent_override_reason") or "").strip(),
+        data.get("consent_override_reason"),
     )
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
     if basis in access.OVERRIDE_BASES and reason:
         if not access.may_override_consent(actor):
             audit.record_alone(
@@ -88,15 +136,18 @@ def check_share(case: Case, element_id: str, data: dict[str, Any], actor: User) 
         actor,
         case_id=case.id,
         outcome="denied",
-        detail={"step": element_id},
+        detail={"step": element_id, "outside": outside},
     )
+    beyond = f"（範囲外: {'、'.join(outside)}）" if outside else "（有効な同意がありません）"
     raise Forbidden(
-        f"本人の同意の範囲外のため、{what}はできません。同意を得るか、権限のある職員が法的根拠と理由を記録してください。",
-        fields={"consent_override_basis": "同意の範囲外です。"},
+        f"本人の同意の範囲外のため、{what}はできません{beyond}。同意を得るか、権限のある職員が法的根拠と理由を記録してください。",
+        fields={"consent_override_reason": "同意の範囲外です。"},
     )
 
 
-def withdraw(case: Case, consent_id: int, actor: User, reason: str) -> Consent:
+def withdraw(
+    case: Case, consent_id: int, actor: User, reason: str, today: date | None = None
+) -> Consent:
     """Record that the person withdrew consent; further sharing stops at once."""
     consent = db.session.get(Consent, consent_id)
     if consent is None or consent.case_id != case.id:
@@ -108,7 +159,7 @@ def withdraw(case: Case, consent_id: int, actor: User, reason: str) -> Consent:
             "撤回の理由（本人の申し出の内容）を入力してください。",
             fields={"reason": "必須項目です。入力してください。"},
         )
-    consent.withdrawn_on = date.today()
+    consent.withdrawn_on = today or clock.today()
     consent.withdrawal_reason = reason.strip()
     audit.record(
         "consent.withdraw",
@@ -120,3 +171,51 @@ def withdraw(case: Case, consent_id: int, actor: User, reason: str) -> Consent:
     )
     db.session.commit()
     return consent
+
+
+def record_form(intake_schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The form for consent obtained after intake: the intake's own 同意日 and 同意の範囲 fields, so
+    both places ask the same questions."""
+    props = (intake_schema or {}).get("properties") or {}
+    return {
+        "type": "object",
+        "properties": {
+            key: props[key] for key in ("consent_date", "consent_scope") if key in props
+        },
+        "required": ["consent_date"],
+        "additionalProperties": False,
+    }
+
+
+def record_obtained(
+    case: Case, actor: User, data: dict[str, Any], schema: dict[str, Any], today: date | None = None
+) -> Consent:
+    """Record that the person has now consented (with its scope), from the case page.
+
+    The 支援会議 material on the case is re-scoped into the consent channel, and a flow that is
+    waiting for consent (the no-consent path) moves on at once.
+    """
+    today = today or clock.today()
+    forms.validate(schema, data)
+    given_on = date.fromisoformat(data["consent_date"])
+    if given_on > today:
+        raise InvalidInput(
+            "入力内容に誤りがあります。各項目のメッセージを確認してください。",
+            fields={"consent_date": "今日より後の日付は入力できません。"},
+        )
+    scope = dict(data.get("consent_scope") or {})
+    row = records.record_consent_obtained(case, scope, "case_page", actor, given_on)
+    audit.record(
+        "consent.record",
+        "case",
+        case.id,
+        actor,
+        case_id=case.id,
+        detail={"given_on": given_on.isoformat(), "scope": scope},
+    )
+    waiting = events.waiting_for(case, "consent_obtained")
+    if waiting:
+        events.deliver("consent_obtained", case.number, {"recorded": True}, actor)
+    else:
+        db.session.commit()
+    return row

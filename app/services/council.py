@@ -7,21 +7,42 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Meeting, MeetingAttendee, MeetingCase, User
 from app.models.base import utcnow
-from app.services import audit, settings
+from app.services import audit, clock, settings
 from app.services.errors import Forbidden, InvalidInput, NotFound
+from app.services.records.people import WORDS
 
 MATERIAL_FIELDS = ("shared_summary", "urgency", "approach_by", "council_course", "action_items")
 CHAIR_ROLES = {"supervisor"}
+# Who may be chosen as a member: people bound to the meeting's work, never content-less system roles.
+MEMBER_ROLES = {
+    "council_member",
+    "supervisor",
+    "coordinator",
+    "window_worker",
+    "outreach_worker",
+    "participation_worker",
+    "decision_officer",
+}
+
+
+class PledgeRequired(Forbidden):
+    """A selected member has not yet signed the pledge: the page offers it instead of the material."""
+
+    def __init__(self, message: str, meeting: Meeting) -> None:
+        super().__init__(message)
+        self.meeting = meeting
 
 
 def keep_material(meeting: Meeting, chair: User, data: dict[str, Any]) -> None:
     """Store what was shared at the meeting and how long members may read it; the chair is a member."""
     meeting.material = {k: data[k] for k in MATERIAL_FIELDS if k in data}
+    words = data.get(WORDS) or {}
+    meeting.material["words"] = {k: words[k] for k in MATERIAL_FIELDS if k in words}
     meeting.material_until = meeting.held_on + timedelta(
         days=int(settings.current()["council_material_days"])
     )
@@ -45,13 +66,33 @@ def _meeting(meeting_id: int) -> Meeting:
 
 def select_members(meeting_id: int, chair: User, usernames: list[str]) -> list[MeetingAttendee]:
     """The chair names the users who are members of this meeting (each must still sign the pledge)."""
-    meeting = _meeting(meeting_id)
-    if chair.role not in CHAIR_ROLES or not _attendee(meeting, chair):
-        raise Forbidden("構成員を選べるのは、その支援会議の議長（スーパーバイザー）だけです。")
+    meeting = db.session.get(Meeting, meeting_id)
+    if (
+        meeting is None
+        or meeting.kind != "support_council"
+        or chair.role not in CHAIR_ROLES
+        or not _attendee(meeting, chair)
+    ):
+        # Only the chair learns that the meeting exists: anyone else gets the same answer as for
+        # an id that names nothing, or a 重層的支援会議.
+        audit.record_alone("council.members", "meeting", meeting_id, chair, outcome="denied")
+        raise NotFound("指定された支援会議は見つかりません。")
     chosen = list(
-        db.session.scalars(select(User).where(User.username.in_(usernames), User.active.is_(True)))
+        db.session.scalars(
+            select(User).where(
+                User.username.in_(usernames), User.active.is_(True), User.role.in_(MEMBER_ROLES)
+            )
+        )
     )
     if len(chosen) != len(set(usernames)):
+        audit.record_alone(
+            "council.members",
+            "meeting",
+            meeting_id,
+            chair,
+            outcome="denied",
+            detail={"reason": "unknown_member"},
+        )
         raise InvalidInput(
             "構成員に選べない利用者が含まれています。",
             fields={"members": "登録されている利用者を選んでください。"},
@@ -97,7 +138,7 @@ def _attendee(meeting: Meeting, user: User) -> MeetingAttendee | None:
 
 def material(meeting_id: int, member: User, today: date | None = None) -> dict[str, Any]:
     """Read a meeting's material: only a pledged member, only until the access period ends. Audited."""
-    today = today or date.today()
+    today = today or clock.today()
     meeting = db.session.get(Meeting, meeting_id)
     attendee = (
         _attendee(meeting, member)
@@ -121,7 +162,7 @@ def material(meeting_id: int, member: User, today: date | None = None) -> dict[s
             detail={"reason": reason},
         )
         if reason == "no_pledge":
-            raise Forbidden("守秘義務の誓約をしてから閲覧してください。")
+            raise PledgeRequired("守秘義務の誓約をしてから閲覧してください。", meeting)
         if reason == "expired":
             raise Forbidden("この支援会議の資料の閲覧期間は終了しました。")
         raise NotFound("指定された支援会議は見つかりません。")
@@ -151,6 +192,24 @@ def my_meetings(member: User) -> list[Meeting]:
             select(Meeting)
             .join(MeetingAttendee, MeetingAttendee.meeting_id == Meeting.id)
             .where(MeetingAttendee.user_id == member.id, Meeting.kind == "support_council")
+            .order_by(Meeting.held_on.desc())
+        )
+    )
+
+
+def awaiting_pledge(member: User, today: date | None = None) -> list[Meeting]:
+    """支援会議 the user was chosen for and has not yet pledged for, while the material is open."""
+    today = today or clock.today()
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .join(MeetingAttendee, MeetingAttendee.meeting_id == Meeting.id)
+            .where(
+                MeetingAttendee.user_id == member.id,
+                MeetingAttendee.pledge_signed.is_(False),
+                Meeting.kind == "support_council",
+                or_(Meeting.material_until.is_(None), Meeting.material_until >= today),
+            )
             .order_by(Meeting.held_on.desc())
         )
     )

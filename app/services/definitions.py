@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.engine.specs import DeployError, Document, ProcessInfo, SpecBundle, inspect, load_bundle
 from app.extensions import db
-from app.models import ProcessDefinition, User
+from app.models import ProcessDefinition, ProcessInstance, User, WorkItem
 from app.services import audit
 from app.services.errors import NotFound
 
@@ -182,3 +182,24 @@ def bundle(definition: ProcessDefinition) -> SpecBundle:
         return list(docs.values())
 
     return load_bundle(definition.content_hash, definition.key, documents)
+
+
+EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def form_of(instance: ProcessInstance, item: WorkItem) -> dict[str, Any]:
+    """The JSON Schema of a work item's form: from the version its instance runs, or from the called
+    process version the task belongs to (a task inside 参加支援 uses the participation forms)."""
+    if not item.form_key:
+        return EMPTY_FORM
+    seen: set[int] = set()
+    pending = [instance.definition]
+    while pending:
+        row = pending.pop(0)
+        if row is None or row.id in seen:
+            continue
+        seen.add(row.id)
+        if item.form_key in (row.forms or {}):
+            return row.forms[item.form_key]
+        pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
+    return EMPTY_FORM

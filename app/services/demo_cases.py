@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case, User, WorkItem
-from app.services import cases, work_items
+from app.services import cases, clock, work_items
 
 DEMO_PREFIX = "【デモ】"
 
@@ -29,7 +29,7 @@ def _do(case: Case, element: str, username: str, data: dict[str, Any]) -> None:
 
 
 def _day(offset: int = 0) -> str:
-    return (date.today() + timedelta(days=offset)).isoformat()
+    return (clock.today() + timedelta(days=offset)).isoformat()
 
 
 def _assess(decision: str, **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import (
@@ -19,12 +19,12 @@ from app.models import (
     Referral,
     SupportPlan,
     User,
+    WorkItem,
 )
 from app.services import audit
 from app.services.errors import Forbidden, InvalidInput, NotFound
 
 AUDITOR = "auditor"
-COUNCIL_ELEMENTS = {"support_council"}  # 106条の6 material is not disclosed through this channel
 
 
 @dataclass
@@ -144,12 +144,16 @@ def person_record(actor: User, person_id: int) -> bytes:
         ],  # fmt: skip
         "records": [
             {"form": s.form_key, "at": _plain(s.submitted_at), "data": s.data}
+            # 106条の6 material is not disclosed through this channel.
             for s in db.session.scalars(
                 select(FormSubmission)
-                .where(FormSubmission.case_id.in_(case_ids))
+                .outerjoin(WorkItem, WorkItem.id == FormSubmission.work_item_id)
+                .where(
+                    FormSubmission.case_id.in_(case_ids),
+                    or_(WorkItem.id.is_(None), WorkItem.council_material.is_(False)),
+                )
                 .order_by(FormSubmission.id)
             )
-            if s.element_id not in COUNCIL_ELEMENTS
         ],
         "disclosure_history": [
             {"at": _plain(e.at), "who": e.actor_name, "action": e.action, "outcome": e.outcome}

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.engine.runtime import NotWaitingForMessage
+from app.engine.runtime import NotWaitingForMessage, NotWaitingForTimer
 from app.extensions import db
-from app.models import Case, MessageSubscription, ProcessInstance, User
+from app.models import Case, MessageSubscription, ProcessInstance, User, WaitingEvent
 from app.models.base import utcnow
 from app.services import access, audit, instances, records
-from app.services.errors import NotFound, ProcessFailure
+from app.services.errors import Conflict, NotFound, ProcessFailure
 
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
@@ -123,6 +123,13 @@ def _deliver_each(
             records.record_message(
                 db.session.get(Case, instance.case_id), message_name, payload, actor
             )
+        # The catch event's own name says in words what arrived (the case timeline shows it).
+        caught = db.session.scalar(
+            select(WaitingEvent.name).where(
+                WaitingEvent.instance_id == instance.id,
+                WaitingEvent.message_name == message_name,
+            )
+        )
         instances.persist(instance, run)
         audit.record(
             "process.message",
@@ -130,7 +137,7 @@ def _deliver_each(
             instance.id,
             actor,
             case_id=instance.case_id,
-            detail={"message": message_name},
+            detail={"message": message_name, "name": caught or message_name},
         )
         delivered.append(instance.id)
     return delivered
@@ -150,3 +157,60 @@ def deliver_for_case(case_number: str, message_name: str, payload: Any, actor: U
         )
         raise NotFound("指定されたケースは見つかりません。")
     return deliver(message_name, case.number, payload, actor)
+
+
+def waiting_for(case: Case, message_name: str) -> bool:
+    """Whether one of the case's instances is waiting for this message now."""
+    return bool(
+        db.session.scalar(
+            select(MessageSubscription.id)
+            .where(
+                MessageSubscription.message_name == message_name,
+                MessageSubscription.correlation_value == case.number,
+            )
+            .limit(1)
+        )
+    )
+
+
+def act_now(case: Case, element_id: str, actor: User) -> WaitingEvent:
+    """A person says now what the flow was waiting for: a dated step starts today (its timer is
+    planned again from today when the flow comes back to it), or a message it waits for arrives.
+
+    Only catch events that declare ``startNow`` can be started this way; the case must be one the
+    actor may see (the caller fetched it through ``cases.get``).
+    """
+    row = db.session.scalar(
+        select(WaitingEvent).where(
+            WaitingEvent.case_id == case.id,
+            WaitingEvent.element_id == element_id,
+            WaitingEvent.start_now.is_(True),
+        )
+    )
+    if row is None:
+        raise Conflict(
+            "この予定はすでに進んだか、今すぐ始めることはできません。画面を更新してください。"
+        )
+    if row.kind == "message" and row.message_name:
+        deliver(row.message_name, case.number, {"by": actor.username}, actor)
+        return row
+    instance = db.session.get(ProcessInstance, row.instance_id)
+    run = instances.resume(instance)
+    with instances.engine_errors():
+        try:
+            run.fire_timer_now(element_id)
+        except NotWaitingForTimer as exc:
+            db.session.rollback()
+            raise Conflict("この予定はすでに進んでいます。画面を更新してください。") from exc
+    with instances.saving():
+        name = row.name
+        instances.persist(instance, run)
+        audit.record(
+            "process.start_now",
+            "process_instance",
+            instance.id,
+            actor,
+            case_id=case.id,
+            detail={"element": element_id, "name": name},
+        )
+    return row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import unicodedata
 from datetime import date
 from typing import Any
@@ -159,6 +160,131 @@ def validate(schema: dict[str, Any], data: Any) -> None:
         raise InvalidInput(
             "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=found
         )
+
+
+PICKER_MESSAGE = "選択肢の中から選んでください。"
+# The kinds of information a consent names (the intake's 共有してよい情報の種類), as fields declare them.
+INFO_KINDS = {
+    "basic": "基本情報（氏名・連絡先等）",
+    "household": "世帯の状況",
+    "consultation": "相談の内容",
+    "health_disability": "健康・障害の状況",
+    "income_benefits": "収入・公的給付（生活保護等）",
+    "debt": "債務の状況",
+    "support_history": "これまでの支援の経過",
+    "other": "その他",
+}
+
+
+def choice_labels(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    """The words a person chose, for top-level choice fields: ``{"urgency": "中程度（早めの対応）"}``.
+
+    Stored values are codes (``medium``, an agency's code); screens show these words instead."""
+    labels: dict[str, str] = {}
+    for key, prop in (schema.get("properties") or {}).items():
+        if key not in data or not isinstance(prop, dict):
+            continue
+        value = data[key]
+        if isinstance(value, list):
+            names = _titles(prop.get("items") or {}, prop.get("x-enumTitles"))
+            if names and all(v in names for v in value if isinstance(v, str)):
+                labels[key] = "、".join(names[v] for v in value if isinstance(v, str))
+            continue
+        names = _titles(prop, prop.get("x-enumTitles"))
+        if isinstance(value, str) and value in names:
+            labels[key] = names[value]
+    return labels
+
+
+def _titles(schema: dict[str, Any], enum_titles: Any) -> dict[str, str]:
+    named = {
+        option["const"]: str(option.get("title") or option["const"])
+        for option in schema.get("oneOf") or schema.get("anyOf") or []
+        if isinstance(option, dict) and isinstance(option.get("const"), str)
+    }
+    enum = schema.get("enum") if isinstance(schema.get("enum"), list) else []
+    titles = enum_titles if isinstance(enum_titles, list) else schema.get("x-enumTitles")
+    if isinstance(titles, list) and len(titles) == len(enum):
+        named.update({str(v): str(t) for v, t in zip(enum, titles, strict=True)})
+    return named
+
+
+def info_kinds_in(schema: dict[str, Any], data: dict[str, Any]) -> set[str]:
+    """The kinds of information a submission carries: each filled field's ``x-infoKind``, or the
+    form's own ``x-infoKind`` for fields that do not name one."""
+    default = schema.get("x-infoKind")
+    kinds: set[str] = set()
+    for key, prop in (schema.get("properties") or {}).items():
+        if data.get(key) in (None, "", [], {}):
+            continue
+        kind = prop.get("x-infoKind", default) if isinstance(prop, dict) else default
+        if isinstance(kind, str):
+            kinds.add(kind)
+    return kinds
+
+
+def with_pickers(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every ``x-picker`` field given its current choices (names shown, codes kept).
+
+    ``"x-picker": "agency"`` lists the registered agencies; a person picks a name and the form
+    stores the agency's code, so a typed code is never needed and an unknown one is refused.
+    """
+    if "x-picker" not in json.dumps(schema):
+        return schema
+    from app.services import pickers  # the database side of the choices
+
+    return fill_pickers(schema, pickers.choices)
+
+
+def fill_pickers(node: Any, choices: Any) -> Any:
+    """The schema with each ``x-picker`` field's ``oneOf`` made from ``choices(kind)`` pairs."""
+    if isinstance(node, list):
+        return [fill_pickers(item, choices) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: fill_pickers(value, choices) for key, value in node.items()}
+    kind = node.get("x-picker")
+    if isinstance(kind, str):
+        options = [{"const": code, "title": name} for code, name in choices(kind)]
+        out.pop("pattern", None)
+        out["oneOf"] = options or [{"const": "", "title": "（選べるものがありません）"}]
+        out.setdefault("x-errorMessage", PICKER_MESSAGE)
+    return out
+
+
+# A draft is an unfinished form: what is missing is fine, what could never be submitted is not.
+_DRAFT_LENIENT = {"required", "dependentRequired", "minLength", "minItems", "minProperties"}
+DRAFT_MAX_CHARS = 200_000
+
+
+def validate_draft(schema: dict[str, Any], data: Any) -> None:
+    """Check a draft as a submission is checked, except for what is simply not filled in yet.
+
+    Types, lengths, choices, formats and a bound on the draft's whole size apply, so a draft can
+    never store what a submission could not.
+    """
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "下書きの内容はJSONオブジェクトで送ってください。",
+            fields={"_form": "形式が正しくありません。"},
+        )
+    found = unusable_text(data)
+    if not found and len(json.dumps(data, ensure_ascii=False, default=str)) > DRAFT_MAX_CHARS:
+        found = {"_form": f"下書きが大きすぎます（{DRAFT_MAX_CHARS:,}文字まで）。"}
+    if not found:
+        validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+        for error in validator.iter_errors(data):
+            if error.validator not in _DRAFT_LENIENT and not _inside_condition(error):
+                found.setdefault(field_path(error), message_ja(error))
+    if found:
+        raise InvalidInput(
+            "下書きを保存できません。各項目のメッセージを確認してください。", fields=found
+        )
+
+
+def _inside_condition(error: ValidationError) -> bool:
+    """Errors raised by an ``if``/``then`` rule are about completeness (what the answer requires)."""
+    return any(part in {"then", "else"} for part in list(error.schema_path)[:-1])
 
 
 def normalise_search(text: str) -> str:

@@ -11,9 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.engine.runtime import EngineError, ReadyTask, Run
+from app.engine.runtime import EngineError, ReadyTask, Run, Waiting
 from app.extensions import db
-from app.models import Case, MessageSubscription, ProcessDefinition, ProcessInstance, User, WorkItem
+from app.models import (
+    Case,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    User,
+    WaitingEvent,
+    WorkItem,
+)
 from app.models.base import utcnow
 from app.services import audit, case_progress, definitions, queues
 from app.services.errors import Conflict, ProcessFailure
@@ -117,6 +125,7 @@ def persist(
         case = db.session.get(Case, instance.case_id)
     new_tasks = _sync_work_items(instance, snap.ready_tasks, case, now)
     _sync_subscriptions(instance, snap.waiting_messages)
+    _sync_waiting(instance, snap.waiting, now)
     if case is not None:
         case_progress.on_step(case, instance, snap.completed, new_tasks)
 
@@ -154,6 +163,7 @@ def _sync_work_items(
                 lane=task.lane,
                 queue=queue,
                 form_key=task.form_key,
+                council_material=task.properties.get("councilMaterial") == "true",
                 status="open",
                 priority=int(task.properties.get("priority") or DEFAULT_PRIORITY),
                 due_at=now + timedelta(days=int(days)) if days else None,
@@ -182,6 +192,44 @@ def _sync_subscriptions(instance: ProcessInstance, waiting: list[str]) -> None:
                     correlation_value=instance.correlation_key or f"instance:{instance.id}",
                 )
             )
+
+
+def _sync_waiting(instance: ProcessInstance, waiting: list[Waiting], now: datetime) -> None:
+    """Keep the waiting-event rows equal to what the engine waits at; a row that stays keeps its
+    ``since`` (how long the case has waited there)."""
+    current = {
+        row.element_id: row
+        for row in db.session.scalars(
+            select(WaitingEvent).where(WaitingEvent.instance_id == instance.id)
+        )
+    }
+    wanted = {w.element_id: w for w in waiting}
+    for element_id, row in current.items():
+        if element_id not in wanted:
+            db.session.delete(row)
+    for element_id, event in wanted.items():
+        row = current.get(element_id)
+        if row is None:
+            row = WaitingEvent(instance_id=instance.id, element_id=element_id, since=now)
+            db.session.add(row)
+        row.case_id = instance.case_id
+        row.process_key = event.process_key
+        row.name = event.name[:255]
+        row.kind = event.kind
+        row.message_name = event.message_name
+        row.due_at = event.due_at
+        row.start_now = event.properties.get("startNow") == "true"
+
+
+def waiting_events(case: Case) -> list[WaitingEvent]:
+    """What the case's instances wait at now, soonest first."""
+    return list(
+        db.session.scalars(
+            select(WaitingEvent)
+            .where(WaitingEvent.case_id == case.id)
+            .order_by(WaitingEvent.due_at.asc().nulls_last(), WaitingEvent.id)
+        )
+    )
 
 
 def open_items(instance: ProcessInstance) -> list[WorkItem]:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Agency, Group, User, WorkItem
-from app.services import queues
+from app.services import access, queues
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def queue_counts(user: User) -> list[QueueCount]:
         return []
     stmt = (
         select(WorkItem.queue, func.count())
-        .where(WorkItem.status == "open", WorkItem.queue.in_(keys))
+        .where(WorkItem.status == "open", WorkItem.queue.in_(keys), access.work_item_filter(user))
         .group_by(WorkItem.queue)
     )
     counts = {queue: count for queue, count in db.session.execute(stmt)}
@@ -38,7 +38,11 @@ def queue_counts(user: User) -> list[QueueCount]:
 
 def assigned_count(user: User) -> int:
     """How many open work items are assigned to the user, in whatever queue."""
-    stmt = select(func.count()).where(WorkItem.status == "open", WorkItem.assignee_id == user.id)
+    stmt = select(func.count()).where(
+        WorkItem.status == "open",
+        WorkItem.assignee_id == user.id,
+        access.work_item_filter(user),
+    )
     return db.session.scalar(stmt) or 0
 
 

@@ -1,9 +1,10 @@
-"""Users, password checks and personal API tokens."""
+"""Users, password checks, login sessions and personal API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -11,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, AuditEvent, Group, User
+from app.models import ApiToken, AuditEvent, Group, User, UserSession
 from app.models.base import utcnow
 from app.services import audit
 from app.services.errors import InvalidInput, NotFound
@@ -21,6 +22,9 @@ _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("kasane-timing-equaliser")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "ksn_"
+# A live session's last_seen_at moves at most this often, to spare a write on every request.
+SESSION_TOUCH = timedelta(minutes=1)
+USER_AGENT_MAX = 200
 
 
 def password_problems(password: str, username: str = "") -> list[str]:
@@ -95,6 +99,15 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def set_password(user: User, password: str) -> int:
+    """Give a user a new password and end every login made with the old one (not committed).
+
+    Returns how many sessions ended. The caller checks the password rules and audits the change.
+    """
+    user.password_hash = hash_password(password)
+    return revoke_sessions(user)
+
+
 def find(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -132,17 +145,126 @@ def revoke_tokens(user: User) -> int:
 
 
 def user_for_token(token: str) -> User | None:
-    """The active owner of a live token, or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+    """The active owner of a live token, or None (a refused token is audited, never its text)."""
+    row = None
+    if token.startswith(TOKEN_PREFIX) and len(token) <= 200:
+        row = db.session.scalar(
+            select(ApiToken).where(
+                ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+            )
         )
-    )
     if row is None or not row.user.active:
+        audit.record_alone(
+            "auth.token",
+            "api_token",
+            row.id if row is not None else None,
+            None,
+            outcome="failure",
+            detail={"reason": "inactive_user" if row is not None else "unknown_token"},
+            actor_name="anonymous",
+        )
         return None
     return row.user
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """What a browser's login session turned out to be when a request presented it."""
+
+    user: User | None  # the session's user; None when no session matches
+    session_id: int | None
+    problem: str | None  # "unknown", "revoked", "inactive" or "idle"; None for a live session
+
+    @property
+    def live(self) -> bool:
+        return self.problem is None
+
+
+def start_session(user: User, user_agent: str = "") -> str:
+    """Record a new login (not committed); returns the token the session cookie carries."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            user_agent=user_agent[:USER_AGENT_MAX] or None,
+        )
+    )
+    return token
+
+
+def check_session(
+    token: str, user_id: int, idle: timedelta, now: datetime | None = None
+) -> SessionCheck:
+    """Whether a login is live: known, of this user, not ended, the user active and not idle.
+
+    An idle session is ended and a live one marked as seen (neither committed). Because last_seen_at
+    moves only once a minute, a session may end up to a minute before ``idle`` has passed.
+    """
+    now = now or utcnow()
+    row = None
+    if token:
+        row = db.session.scalar(
+            select(UserSession).where(UserSession.token_hash == _token_hash(token))
+        )
+    if row is None or row.user_id != user_id:
+        return SessionCheck(None, None, "unknown")
+    if row.revoked_at is not None:
+        return SessionCheck(row.user, row.id, "revoked")
+    if not row.user.active:
+        return SessionCheck(row.user, row.id, "inactive")
+    if now - row.last_seen_at > idle:
+        row.revoked_at = now
+        return SessionCheck(row.user, row.id, "idle")
+    if now - row.last_seen_at >= SESSION_TOUCH:
+        row.last_seen_at = now
+    return SessionCheck(row.user, row.id, None)
+
+
+def end_session(token: str) -> bool:
+    """End one login, as logging out does (not committed); False if it was not live."""
+    if not token:
+        return False
+    row = db.session.scalar(
+        select(UserSession).where(
+            UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
+def revoke_sessions(user: User) -> int:
+    """End every live login of a user at once, on every device (not committed); returns how many.
+
+    The caller audits the reason together with the change.
+    """
+    now = utcnow()
+    rows = list(
+        db.session.scalars(
+            select(UserSession).where(
+                UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+            )
+        )
+    )
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)
+
+
+def live_sessions(user: User, idle: timedelta, now: datetime | None = None) -> int:
+    """How many logins of this user are neither ended nor idle past ``idle``."""
+    since = (now or utcnow()) - idle
+    count = db.session.scalar(
+        select(func.count(UserSession.id)).where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at >= since,
+        )
+    )
+    return count or 0
 
 
 LOGIN_WINDOW_MINUTES = 15

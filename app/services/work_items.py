@@ -13,7 +13,17 @@ from app.engine.runtime import TaskNotReady
 from app.extensions import db
 from app.models import Case, FormSubmission, Person, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
-from app.services import access, audit, case_progress, consent, forms, instances, queues
+from app.services import (
+    access,
+    audit,
+    case_list,
+    case_progress,
+    consent,
+    definitions,
+    forms,
+    instances,
+    queues,
+)
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 SUPERVISOR_ROLES = {"supervisor"}
@@ -77,12 +87,21 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         )
     if actor.role in access.NO_CASE_CONTENT:
         return ItemPage(items=[], total=0, page=flt.page, per_page=flt.per_page)
-    mine = queues.queues_of(actor)
-    if flt.queue is not None and flt.queue not in mine:
+    if flt.queue is not None and flt.queue not in queues.queues_of(actor):
+        audit.record_alone(
+            "work_item.list",
+            "queue",
+            flt.queue,
+            actor,
+            outcome="denied",
+            detail={"queue": flt.queue},
+        )
         raise NotFound("指定されたキューは見つかりません。")
-    stmt: Select[Any] = select(WorkItem).where(WorkItem.status == flt.status)
-    visible = WorkItem.queue.in_([flt.queue] if flt.queue else mine)
-    stmt = stmt.where(visible if flt.queue else or_(visible, WorkItem.assignee_id == actor.id))
+    stmt: Select[Any] = select(WorkItem).where(
+        WorkItem.status == flt.status, access.work_item_filter(actor)
+    )
+    if flt.queue:
+        stmt = stmt.where(WorkItem.queue == flt.queue)
     if flt.assignee == "me":
         stmt = stmt.where(WorkItem.assignee_id == actor.id)
     elif flt.assignee == "none":
@@ -128,30 +147,11 @@ def view(item_id: int, actor: User) -> WorkItem:
 
 
 def _search(stmt: Select[Any], query: str, actor: User) -> Select[Any]:
-    """Match a case number (prefix), words of the case title, or the person's name or kana.
-
-    Spaces are ignored in names (山田 花子 = 山田花子).
-    """
-    words = forms.normalise_search(query)
-    if not words:
+    """Match a case number (prefix), words of the case title, or the person's name or kana."""
+    condition = case_list.matches(query)
+    if condition is None:
         return stmt
-    compact = words.replace(" ", "")
-    stmt = stmt.outerjoin(Person, Person.id == Case.person_id).where(
-        or_(
-            Case.number.startswith(words, autoescape=True),
-            Case.title.contains(words, autoescape=True),
-            func.replace(func.replace(Person.name, " ", ""), "　", "").contains(
-                compact, autoescape=True
-            ),
-            *(
-                func.replace(func.replace(Person.kana, " ", ""), "　", "").contains(
-                    variant, autoescape=True
-                )
-                for variant in forms.kana_variants(compact)
-            ),
-        )
-    )
-    return stmt
+    return stmt.outerjoin(Person, Person.id == Case.person_id).where(condition)
 
 
 def claim(item_id: int, actor: User) -> WorkItem:
@@ -179,6 +179,7 @@ def release(item_id: int, actor: User) -> WorkItem:
     item = get(item_id, actor)
     _require_open(item)
     if item.assignee_id != actor.id and actor.role not in SUPERVISOR_ROLES:
+        _refuse("work_item.release", item, actor)
         raise Forbidden("担当者本人かスーパーバイザーだけが担当を外せます。")
     item.assignee_id = None
     item.claimed_at = None
@@ -192,9 +193,11 @@ def reassign(item_id: int, actor: User, username: str) -> WorkItem:
     item = get(item_id, actor)
     _require_open(item)
     if actor.role not in SUPERVISOR_ROLES:
+        _refuse("work_item.reassign", item, actor)
         raise Forbidden("担当の割り振りはスーパーバイザーだけが行えます。")
     target = db.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if target is None or item.queue not in queues.queues_of(target):
+    if target is None or not access.may_work_on(target, item):
+        _refuse("work_item.reassign", item, actor, {"to": username})
         raise InvalidInput(
             "割り振り先の職員が見つからないか、このキューの担当ではありません。",
             fields={"assignee": "職員を選び直してください。"},
@@ -214,24 +217,28 @@ def reassign(item_id: int, actor: User, username: str) -> WorkItem:
     return item
 
 
+def candidates(item: WorkItem) -> list[User]:
+    """Who a supervisor may hand the item to: members of its queue who could open it."""
+    return [user for user in queues.members(item.queue) if access.may_work_on(user, item)]
+
+
 def save_draft(item_id: int, actor: User, data: dict[str, Any]) -> WorkItem:
     """Keep what the user typed without validating it or advancing the process."""
     item = get(item_id, actor)
     _require_open(item)
     _require_workable(item, actor)
-    if not isinstance(data, dict):
-        raise InvalidInput("下書きの内容はJSONオブジェクトで送ってください。")
-    if problems := forms.unusable_text(data):
-        raise InvalidInput(
-            "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=problems
-        )
+    forms.validate_draft(form_schema(item), data)
     item.draft = data
     db.session.commit()
     return item
 
 
 def complete(
-    item_id: int, actor: User, data: dict[str, Any], now: datetime | None = None
+    item_id: int,
+    actor: User,
+    data: dict[str, Any],
+    now: datetime | None = None,
+    override: tuple[str, str] | None = None,
 ) -> WorkItem:
     """Validate the form data, complete the engine task and run on; all in one transaction."""
     now = now or utcnow()
@@ -239,11 +246,11 @@ def complete(
     _require_open(item)
     _require_workable(item, actor)
     instance = db.session.get(ProcessInstance, item.instance_id)
-    schema = instance.definition.forms.get(item.form_key) if item.form_key else None
-    forms.validate(schema or {"type": "object"}, data)
+    schema = form_schema(item)
+    forms.validate(schema, data)
     case = db.session.get(Case, item.case_id) if item.case_id is not None else None
     if case is not None:
-        consent.check_share(case, item.element_id, data, actor)
+        consent.check_share(case, item.element_id, data, actor, schema, override)
     run = instances.resume(instance)
     with instances.engine_errors():
         try:
@@ -272,7 +279,8 @@ def complete(
         )
         if case is not None:
             properties = run.properties_of(item.element_id, item.process_key)
-            case_progress.on_submission(case, item.element_id, data, properties, actor)
+            words = forms.choice_labels(schema, data)
+            case_progress.on_submission(case, item.element_id, data, properties, actor, words)
         instances.persist(instance, run, now=now)
         audit.record(
             "work_item.complete",
@@ -283,6 +291,18 @@ def complete(
             detail={"element": item.element_id},
         )
     return item
+
+
+def _refuse(action: str, item: WorkItem, actor: User, detail: dict[str, Any] | None = None) -> None:
+    audit.record_alone(
+        action, "work_item", item.id, actor, outcome="denied", case_id=item.case_id, detail=detail
+    )
+
+
+def form_schema(item: WorkItem) -> dict[str, Any]:
+    """The JSON Schema of the item's form, from the definition version its instance runs."""
+    instance = db.session.get(ProcessInstance, item.instance_id)
+    return forms.with_pickers(definitions.form_of(instance, item))
 
 
 def _require_open(item: WorkItem) -> None:

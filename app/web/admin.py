@@ -12,10 +12,12 @@ from app.models import User
 from app.models.users import ROLES
 from app.services import admin
 from app.services.errors import InvalidInput
+from app.services.users import live_sessions
+from app.web.auth import idle_limit
 
 bp = Blueprint("admin", __name__)
 
-USER_ACTIONS = ("access", "deactivate", "activate", "password")
+USER_ACTIONS = ("access", "deactivate", "activate", "password", "end_sessions")
 
 
 @bp.before_request
@@ -97,6 +99,9 @@ def user(user_id: int) -> Response | str | tuple[str, int]:
         elif action == "password":
             admin.reset_password(actor, user_id, request.form.get("password", ""))
             flash(gettext("パスワードを再設定しました。本人に安全な方法で伝えてください。"), "ok")
+        elif action == "end_sessions":
+            ended = admin.end_sessions(actor, user_id)
+            flash(gettext("ログインを %(count)s 件終了しました。", count=ended), "ok")
         else:
             revoked = admin.set_active(actor, user_id, action == "activate")
             if action == "activate":
@@ -132,6 +137,7 @@ def _user_page(
     return render_template(
         "admin/user.html",
         target=target,
+        live_sessions=live_sessions(target, idle_limit()),
         access=access,
         errors=errors,
         message=message,

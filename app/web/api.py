@@ -226,7 +226,7 @@ def list_work_items() -> Response:
 
 @bp.get("/work-items/<int:item_id>")
 def get_work_item(item_id: int) -> Response:
-    return jsonify(WorkItemSchema().dump(work_items.get(item_id, current_user)))
+    return jsonify(WorkItemSchema().dump(work_items.view(item_id, current_user)))
 
 
 @bp.post("/work-items/<int:item_id>/claim")

@@ -1,7 +1,14 @@
-"""Logging in and out: the session login form, Bearer tokens for the API, and who the user is."""
+"""Logging in and out: the session login form, Bearer tokens for the API, and who the user is.
+
+A login is a row on the server (UserSession) whose token the session cookie carries. Every request
+with a session cookie must find that row live, so logging out, an administrator, a password reset
+or deactivation ends the session even in copies of the cookie, and so does a period without
+activity (KASANE_IDLE_MINUTES).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -9,6 +16,7 @@ from flask import (
     Flask,
     Request,
     Response,
+    current_app,
     flash,
     g,
     jsonify,
@@ -35,26 +43,83 @@ API_UNAUTHORIZED = lazy_gettext("ログインするか、APIトークンを指�
 LOGIN_THROTTLED = lazy_gettext(
     "ログインの失敗が続いたため、しばらくログインできません。15分ほどしてからお試しください。"
 )
+SESSION_IDLE = lazy_gettext("一定時間操作がなかったため、ログアウトしました。")
+SESSION_IDLE_PAGE = lazy_gettext(
+    "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
+)
+SESSION_ENDED = lazy_gettext("このログインは無効になりました。もう一度ログインしてください。")
 USERNAME_MAX = 80
 BEARER = "bearer "
+LOGIN_TOKEN = "_kasane_login"  # the session cookie's key for the UserSession token
 
 
 def init_app(app: Flask) -> None:
-    """Teach flask-login how to find the user of a request."""
+    """Teach flask-login how to find the user of a request, and refuse logins that have ended."""
     login_manager.login_view = "auth.login"
     login_manager.login_message = LOGIN_REQUIRED
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_user_from_token)
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_refuse_ended_session)
+
+
+def idle_limit() -> timedelta:
+    """How long a login may go without a request before it ends."""
+    return timedelta(minutes=int(current_app.config.get("KASANE_IDLE_MINUTES", 30)))
 
 
 def _load_user(user_id: str) -> User | None:
+    """The user of a session cookie, if the login it carries is still live on the server."""
     try:
-        user = db.session.get(User, int(user_id))
+        uid = int(user_id)
     except ValueError:
         return None
-    return user if user is not None and user.active else None
+    check = users.check_session(session.get(LOGIN_TOKEN, ""), uid, idle_limit())
+    if check.live:
+        if db.session.dirty:  # last_seen_at moved; most requests write nothing
+            db.session.commit()
+        return check.user
+    # Audited like every refusal; an idle login ends in the same commit.
+    audit.record(
+        "auth.session",
+        "user_session",
+        check.session_id,
+        check.user,
+        outcome="expired" if check.problem == "idle" else "denied",
+        detail={
+            "reason": check.problem,
+            "user_id": uid,
+            "method": request.method,
+            "path": request.path[:200],
+        },
+        actor_name=None if check.user is not None else "anonymous",
+    )
+    db.session.commit()
+    session.clear()
+    g.session_ended = check.problem
+    return None
+
+
+def _refuse_ended_session() -> Response | BaseResponse | None:
+    """Send a request whose login has ended back to the login page (401 JSON for the API)."""
+    if request.endpoint == "static":
+        return None
+    # Loading the user checks the login; an API token may still authenticate the request.
+    if current_user.is_authenticated or "session_ended" not in g:
+        return None
+    idle = g.session_ended == "idle"
+    if request.path.startswith("/api/"):
+        code, message = (
+            ("session_expired", SESSION_IDLE) if idle else ("session_ended", SESSION_ENDED)
+        )
+        response = jsonify({"error": {"code": code, "message": str(message)}})
+        response.status_code = 401
+        return response
+    flash(str(SESSION_IDLE_PAGE if idle else SESSION_ENDED), "error")
+    if request.endpoint == "auth.login":
+        return None
+    return redirect(url_for("auth.login", next=_here() if request.method == "GET" else None))
 
 
 def _load_user_from_token(req: Request) -> User | None:
@@ -135,10 +200,12 @@ def login() -> str | BaseResponse | tuple[str, int]:
         return _form_again(username, next_url, str(LOGIN_FAILED), 401)
 
     audit.record("auth.login", "user", user.id, user)
+    token = users.start_session(user, request.user_agent.string)
     db.session.commit()
     # A fresh session at login, so nothing set before it (such as the CSRF secret) carries over.
     session.clear()
     login_user(user)
+    session[LOGIN_TOKEN] = token
     return redirect(next_url or url_for("home.index"))
 
 
@@ -150,6 +217,7 @@ def _form_again(username: str, next_url: str | None, error: str, status: int) ->
 @bp.post("/logout")
 @login_required
 def logout() -> BaseResponse:
+    users.end_session(session.get(LOGIN_TOKEN, ""))
     audit.record("auth.logout", "user", current_user.id, current_user._get_current_object())
     db.session.commit()
     logout_user()

@@ -2,24 +2,63 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.models import Agency
-from app.services import case_progress, case_view, cases, consent
+from app.models import Agency, Case, User
+from app.services import case_list, case_progress, case_view, cases, clock, consent, events
 from app.services.errors import InvalidInput
 from app.web import form_render
 
 bp = Blueprint("cases", __name__)
 
 
+@bp.get("/cases")
+@login_required
+def index() -> str:
+    """My window's cases (and those I hold or held tasks on), searchable."""
+    args = request.args
+    raw_page = args.get("page", "1")
+    if not raw_page.isdigit():
+        raise InvalidInput(
+            gettext("ページの指定が正しくありません。"),
+            fields={"page": gettext("数字で指定してください。")},
+        )
+    q = (args.get("q") or "").strip()
+    status = args.get("status") or None
+    listing = case_list.listing(current_user._get_current_object(), q, status, int(raw_page))
+    return render_template(
+        "cases/index.html",
+        listing=listing,
+        q=q,
+        status=status,
+        stage_labels=case_progress.stage_labels(),
+        pages=max(1, -(-listing.total // listing.per_page)),
+    )
+
+
 @bp.get("/cases/<int:case_id>")
 @login_required
 def show(case_id: int) -> str:
     viewer = current_user._get_current_object()
-    case = cases.get(case_id, viewer)
+    return _page(cases.get(case_id, viewer), viewer)
+
+
+def _page(
+    case: Case,
+    viewer: User,
+    *,
+    consent_values: dict[str, Any] | None = None,
+    consent_errors: dict[str, str] | None = None,
+    withdraw: tuple[int, str, str] | None = None,
+    message: str | None = None,
+) -> str:
+    """The case page; after a refused form, with the message beside the form and what was typed."""
+    schema = consent.record_form(cases.intake_form())
     return render_template(
         "cases/show.html",
         view=case_view.build(case, viewer),
@@ -27,7 +66,44 @@ def show(case_id: int) -> str:
         stage_labels=case_progress.stage_labels(),
         decision_labels=case_view.DECISION_LABELS,
         referral_labels=case_view.REFERRAL_LABELS,
+        consent_fields=form_render.fields(
+            schema,
+            consent_values or {"consent_date": clock.today().isoformat()},
+            consent_errors or {},
+        ),
+        consent_open=consent_errors is not None,
+        withdraw=withdraw or (0, "", ""),
+        message=message,
     )
+
+
+@bp.post("/cases/<int:case_id>/now/<element_id>")
+@login_required
+def act_now(case_id: int, element_id: str) -> Response:
+    """「今すぐ始める」: a dated step (or awaited news) brought forward by the person responsible."""
+    actor = current_user._get_current_object()
+    case = cases.get(case_id, actor)
+    row = events.act_now(case, element_id[:120], actor)
+    flash(gettext("「%(name)s」を今すぐ始めました。", name=row.name), "ok")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/consents")
+@login_required
+def record_consent(case_id: int) -> Response | tuple[str, int]:
+    actor = current_user._get_current_object()
+    case = cases.get(case_id, actor)
+    schema = consent.record_form(cases.intake_form())
+    data = form_render.parse(schema, request.form)
+    try:
+        consent.record_obtained(case, actor, data, schema)
+    except InvalidInput as exc:
+        page = _page(
+            case, actor, consent_values=data, consent_errors=exc.fields, message=exc.message
+        )
+        return page, 422
+    flash(gettext("本人の同意を記録しました。"), "ok")
+    return redirect(url_for("cases.show", case_id=case.id))
 
 
 @bp.get("/cases/<int:case_id>/diagram.bpmn")
@@ -100,8 +176,14 @@ def reopen(case_id: int) -> Response:
 
 @bp.post("/cases/<int:case_id>/consents/<int:consent_id>/withdraw")
 @login_required
-def withdraw_consent(case_id: int, consent_id: int) -> Response:
+def withdraw_consent(case_id: int, consent_id: int) -> Response | tuple[str, int]:
     actor = current_user._get_current_object()
-    consent.withdraw(cases.get(case_id, actor), consent_id, actor, request.form.get("reason", ""))
+    case = cases.get(case_id, actor)
+    reason = request.form.get("reason", "")
+    try:
+        consent.withdraw(case, consent_id, actor, reason)
+    except InvalidInput as exc:
+        error = exc.fields.get("reason", exc.message)
+        return _page(case, actor, withdraw=(consent_id, reason, error), message=exc.message), 422
     flash(gettext("同意の撤回を記録しました。以後、同意による共有は行われません。"), "ok")
     return redirect(url_for("cases.show", case_id=case_id))

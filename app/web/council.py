@@ -27,7 +27,10 @@ def index() -> str:
 @login_required
 def show(meeting_id: int) -> str:
     user = current_user._get_current_object()
-    shown = council.material(meeting_id, user)
+    try:
+        shown = council.material(meeting_id, user)
+    except council.PledgeRequired as exc:
+        return render_template("council/pledge.html", meeting=exc.meeting)
     numbers = {
         c.id: c.number
         for c in db.session.scalars(
@@ -35,7 +38,11 @@ def show(meeting_id: int) -> str:
         )
     }
     members = list(
-        db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
+        db.session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(council.MEMBER_ROLES))
+            .order_by(User.display_name)
+        )
     )
     return render_template("council/show.html", shown=shown, numbers=numbers, candidates=members)
 

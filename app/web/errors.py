@@ -39,10 +39,22 @@ def error_response(
         response = jsonify({"error": body})
     else:
         response = Response(
-            render_template("error.html", status=status, message=message, fields=fields or {})
+            render_template(
+                "error.html", status=status, message=message, fields=fields or {}, back=_back()
+            )
         )
     response.status_code = status
     return response
+
+
+def _back() -> str | None:
+    """The page the person came from, when it is a page of this site (the way back)."""
+    referrer = request.referrer or ""
+    origin = request.host_url.rstrip("/")
+    if not referrer.startswith(origin + "/"):
+        return None
+    path = referrer[len(origin) :]
+    return path if path != request.full_path.rstrip("?") else None
 
 
 def init_app(app: Flask) -> None:

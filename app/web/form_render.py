@@ -161,7 +161,8 @@ class _Walker:
             return None
         choices = _choices(schema, schema.get("x-enumTitles"))
         if choices:
-            kind: Kind = "radio" if len(choices) <= RADIO_MAX_OPTIONS else "select"
+            few = len(choices) <= RADIO_MAX_OPTIONS and "x-picker" not in schema
+            kind: Kind = "radio" if few else "select"
         elif kind_of != "string":
             kind = "number"
         elif schema.get("format") == "date":

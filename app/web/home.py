@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from app.services import overview
+from app.services import council, overview
 
 bp = Blueprint("home", __name__)
 
@@ -19,4 +19,5 @@ def index() -> str:
         user=user,
         queue_counts=overview.queue_counts(user),
         assigned_count=overview.assigned_count(user),
+        pledges_due=council.awaiting_pledge(user),
     )

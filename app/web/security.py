@@ -1,14 +1,13 @@
-"""HTTP hardening: security headers and a content security policy, no caching of personal pages,
-and logging out after a period without activity."""
+"""HTTP hardening: security headers and a content security policy, and no caching of personal pages.
+
+Logging out after a period without activity is part of the server-side login check in auth.py.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 
-from flask import Flask, Response, flash, jsonify, redirect, request, session, url_for
-from flask_babel import gettext
-from flask_login import current_user, logout_user
+from flask import Flask, Response, request
 
 CSP = "; ".join(
     [
@@ -24,7 +23,6 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-IDLE_KEY = "_kasane_seen"
 
 
 class DropQueryStrings(logging.Filter):
@@ -46,35 +44,6 @@ def _without_query(text: str) -> str:
 
 def init_app(app: Flask) -> None:
     logging.getLogger("werkzeug").addFilter(DropQueryStrings())
-    idle_seconds = int(app.config.get("KASANE_IDLE_MINUTES", 30)) * 60
-
-    @app.before_request
-    def end_idle_sessions() -> Response | None:
-        if not current_user.is_authenticated or request.headers.get("Authorization", "").startswith(
-            "Bearer "
-        ):
-            return None
-        now = time.time()
-        seen = session.get(IDLE_KEY)
-        session[IDLE_KEY] = now
-        if seen is None or now - float(seen) <= idle_seconds:
-            return None
-        logout_user()
-        session.clear()
-        if request.path.startswith("/api/"):
-            message = gettext("一定時間操作がなかったため、ログアウトしました。")
-            response = jsonify({"error": {"code": "session_expired", "message": message}})
-            response.status_code = 401
-            return response
-        flash(
-            gettext(
-                "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
-            ),
-            "error",
-        )
-        return redirect(
-            url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-        )
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -5,26 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.models import Case, ProcessInstance, User, WorkItem
-from app.services import queues, work_items
-from app.services.errors import Conflict, InvalidInput
+from app.models import Case, User, WorkItem
+from app.services import access, consent, work_items
+from app.services.errors import Conflict, Forbidden, InvalidInput
 from app.web import form_render
 
 bp = Blueprint("tasks", __name__)
 
 
 def _schema(item: WorkItem) -> dict[str, Any]:
-    instance = db.session.get(ProcessInstance, item.instance_id)
-    return instance.definition.forms.get(item.form_key or "", {"type": "object", "properties": {}})
+    return work_items.form_schema(item)
+
+
+OVERRIDE_FIELDS = ("consent_override_basis", "consent_override_reason")
+OVERRIDE_LABELS = {
+    "support_council": lazy_gettext("支援会議（社会福祉法第106条の6）"),
+    "life_protection": lazy_gettext("生命・身体の保護"),
+}
+
+
+def _override_from(form: Any) -> tuple[str, str] | None:
+    basis = (form.get(OVERRIDE_FIELDS[0]) or "").strip()
+    reason = (form.get(OVERRIDE_FIELDS[1]) or "").strip()
+    return (basis, reason) if basis or reason else None
 
 
 def _page(
-    item: WorkItem, values: dict[str, Any], errors: dict[str, str], message: str | None = None
+    item: WorkItem,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    message: str | None = None,
+    override: tuple[str, str] | None = None,
 ) -> str:
     schema = _schema(item)
     case = db.session.get(Case, item.case_id) if item.case_id else None
@@ -33,11 +49,23 @@ def _page(
     user = current_user._get_current_object()
     candidates: list[User] = []
     if user.role in work_items.SUPERVISOR_ROLES and item.status == "open":
-        candidates = queues.members(item.queue)
+        candidates = work_items.candidates(item)
+    in_form = set((schema.get("properties") or {}).keys())
+    gaps = None
+    if case is not None and item.status == "open" and not in_form & set(OVERRIDE_FIELDS):
+        gaps = consent.unshared(case, item.element_id, schema)
+        if gaps is None and errors.get(OVERRIDE_FIELDS[1]):
+            gaps = []
     return render_template(
         "tasks/show.html",
         item=item,
         case=case,
+        consent_gaps=gaps,
+        may_override=access.may_override_consent(user),
+        override_bases=OVERRIDE_LABELS,
+        override=override or ("", ""),
+        override_error=errors.get(OVERRIDE_FIELDS[1], "") if gaps is not None else "",
+        case_link=case is not None and access.may_see_case(user, case),
         schema=schema,
         fields=form_render.fields(schema, values, errors),
         form_errors=form_render.form_errors(schema, errors),
@@ -61,17 +89,22 @@ def submit(item_id: int) -> Response | tuple[str, int]:
     user = current_user._get_current_object()
     item = work_items.get(item_id, user)
     data = form_render.parse(_schema(item), request.form)
+    override = _override_from(request.form)
     try:
         if request.form.get("action") == "draft":
             work_items.save_draft(item.id, user, data)
             flash(gettext("下書きを保存しました。"), "ok")
             return redirect(url_for("tasks.show", item_id=item.id))
-        work_items.complete(item.id, user, data)
+        work_items.complete(item.id, user, data, override=override)
     except InvalidInput as exc:
-        return _page(item, data, exc.fields, exc.message), 422
+        return _page(item, data, exc.fields, exc.message, override), 422
+    except Forbidden as exc:
+        # A share the consent does not cover: the page says what to do, and keeps what was typed.
+        db.session.refresh(item)
+        return _page(item, data, exc.fields, exc.message, override), 403
     except Conflict as exc:
         db.session.refresh(item)
-        return _page(item, data, {}, exc.message), 409
+        return _page(item, data, {}, exc.message, override), 409
     flash(gettext("「%(title)s」を完了しました。", title=item.title), "ok")
     return redirect(url_for("inbox.index"))
 

@@ -37,6 +37,8 @@ def test_a_case_travels_from_intake_to_an_approved_plan(live_server: str, new_pa
     window.locator('input[name="consent_given"]').check()
     window.fill('[name="consent_date"]', "2026-04-06")
     window.locator('input[name="consent_scope.info_kinds"][value="household"]').check()
+    # The plan shares the support history: the person's consent must name that kind too.
+    window.locator('input[name="consent_scope.info_kinds"][value="support_history"]').check()
     with window.expect_navigation(url="**/cases/*"):
         window.get_by_role("button", name="受け付けて初期アセスメントへ").click()
     number = window.locator("h1").inner_text().split()[0]
@@ -64,7 +66,7 @@ def test_a_case_travels_from_intake_to_an_approved_plan(live_server: str, new_pa
     coordinator.fill('[name="goals.1.goal"]', "母の介護サービスを安定させる")
     coordinator.fill('[name="goals.1.support_content"]', "ケアマネジャーと連携")
     coordinator.fill('[name="goals.1.responsible_agency"]', "地域包括支援センター")
-    coordinator.fill('[name="primary_agency"]', "poverty-center")
+    coordinator.get_by_label("主担当機関").select_option(label="【デモ】くらし自立相談支援窓口")
     coordinator.fill('[name="plan_start"]', "2026-04-10")
     coordinator.fill('[name="plan_end"]', "2026-10-09")
     coordinator.fill('[name="review_date"]', "2026-05-10")

@@ -19,7 +19,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
 
-from app.services.forms import errors_for
+from app.services.demo import AGENCIES
+from app.services.forms import errors_for, fill_pickers
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
@@ -35,6 +36,7 @@ EMPTY_MSG = "入力してください。"
 CHOICE_MSG = "選択肢の中から選んでください。"
 DATE_MSG = "日付（YYYY-MM-DD）の形式で入力してください。"
 PATTERN_MSG = "入力の形式が正しくありません。"
+PICKER_MSG = "選択肢の中から選んでください。"
 
 EXPECTED_FORMS = {
     "intake",
@@ -203,7 +205,8 @@ VALID: dict[str, dict[str, Any]] = {
         "wishes": "できるだけ自宅で暮らし続けたい。",
         "consent_given": True,
         "consent_scope": {
-            "agencies": ["中央地域包括支援センター", "くらし自立相談支援窓口"],
+            "agencies": ["elderly-center", "poverty-center"],
+            "purposes": ["referral", "coordination"],
             "info_kinds": ["basic", "household", "consultation", "health_disability"],
             "purpose": "介護サービスの利用と世帯の生活の立て直しを相談するため",
         },
@@ -217,7 +220,8 @@ VALID: dict[str, dict[str, Any]] = {
                 "age_group": "age_75_plus",
                 "living_together": True,
                 "role": "none",
-                "involved_window": "中央地域包括支援センター（要介護認定の申請中）",
+                "involved_window": "elderly-center",
+                "involved_contact": "担当 佐藤（0120-000-000）",
             },
             {
                 "relation": "長男",
@@ -557,10 +561,9 @@ INVALID: list[tuple[str, dict[str, Any], str, str | None]] = [
         "first_assessment",
         {"decision": "referral", "referral_to": "くらし窓口", "referral_purpose": "家計"},
         "referral_to",
-        PATTERN_MSG,
+        PICKER_MSG,
     ),
     ("intake", {"consent_date": DROP}, "consent_date", REQUIRED_MSG),
-    ("intake", {"consent_scope": DROP}, "consent_scope", REQUIRED_MSG),
     ("window_support", {"window_outcome": "close"}, "closure_reason", REQUIRED_MSG),
     ("referral_review", {"referral_accepted": "declined"}, "decline_reason", REQUIRED_MSG),
     ("outreach_visit", {"consent_scope": DROP}, "consent_scope", REQUIRED_MSG),
@@ -570,7 +573,7 @@ INVALID: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("monitoring", {"next_review_date": DROP}, "next_review_date", REQUIRED_MSG),
     ("evaluation", {"next_primary_agency": DROP}, "next_primary_agency", REQUIRED_MSG),
     ("evaluation", {"closure_type": DROP}, "closure_type", REQUIRED_MSG),
-    ("evaluation", {"next_primary_agency": "地域包括"}, "next_primary_agency", PATTERN_MSG),
+    ("evaluation", {"next_primary_agency": "地域包括"}, "next_primary_agency", PICKER_MSG),
     ("evaluation", {"evaluation_decision": "interruption"}, "interruption_reason", REQUIRED_MSG),
     ("evaluation", {"evaluation_decision": "continue"}, "next_review_date", REQUIRED_MSG),
     ("resumption", {"next_review_date": DROP}, "next_review_date", REQUIRED_MSG),
@@ -660,14 +663,16 @@ INVALID: list[tuple[str, dict[str, Any], str, str | None]] = [
         "このフォームにない項目が含まれています。",
     ),
     ("support_council", {"revisit_after": "P90D"}, "revisit_after", CHOICE_MSG),
-    ("support_council", {"approach_by": "Elderly Center"}, "approach_by", PATTERN_MSG),
+    ("support_council", {"approach_by": "Elderly Center"}, "approach_by", PICKER_MSG),
 ]
 
 
 # ------------------------------------------------------------------------------------- helpers
 @cache
 def load(form: str) -> dict[str, Any]:
-    return json.loads((FORMS / f"{form}.schema.json").read_text(encoding="utf-8"))
+    """A form as staff get it: agency pickers list the demo agencies (names shown, codes kept)."""
+    raw = json.loads((FORMS / f"{form}.schema.json").read_text(encoding="utf-8"))
+    return fill_pickers(raw, lambda kind: [(code, name) for code, name, _ in AGENCIES])
 
 
 def form_names() -> list[str]:

@@ -9,8 +9,7 @@ from app.extensions import db
 from app.models import Agency, AuditEvent, Consent, Referral, WorkItem
 from app.services import cases, consent, users, work_items
 from app.services.errors import Forbidden, NotFound
-from tests.harness import Flow, plan
-from tests.scenarios.test_support_flow import first_assessment
+from tests.harness import Flow, first_assessment, plan
 
 
 def denied(action: str) -> list[AuditEvent]:

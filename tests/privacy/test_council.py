@@ -8,33 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Meeting, MeetingCase
+from app.models import AuditEvent, MeetingCase
 from app.services import case_view, cases, council
 from app.services.errors import Forbidden, NotFound
-from tests.harness import Flow
-from tests.scenarios.test_support_flow import first_assessment
+from tests.harness import Flow, hold_council
 
 SECRET = "近隣から、夜間に大きな物音がすると情報提供あり"
-
-
-def hold_council(flow: Flow) -> Meeting:
-    flow.open_case()
-    flow.complete(
-        "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
-    )
-    flow.complete(
-        "support_council",
-        "demo-supervisor",
-        {
-            "meeting_date": flow.today(),
-            "members_present": ["福祉総務課 係長", "民生委員"],
-            "all_members_pledged": True,
-            "shared_summary": SECRET,
-            "council_course": "outreach",
-            "revisit_after": "P14D",
-        },
-    )
-    return db.session.scalars(select(Meeting).where(Meeting.kind == "support_council")).one()
 
 
 def reasons() -> list[str]:
@@ -47,7 +26,7 @@ def reasons() -> list[str]:
 
 
 def test_only_selected_members_with_a_pledge_read_the_material_until_it_expires(flow: Flow) -> None:
-    meeting = hold_council(flow)
+    meeting = hold_council(flow, SECRET)
     chair, member, coordinator = (
         flow.user("demo-supervisor"),
         flow.user("demo-council"),
@@ -58,8 +37,17 @@ def test_only_selected_members_with_a_pledge_read_the_material_until_it_expires(
         council.material(meeting.id, member)
     with pytest.raises(NotFound):
         council.material(meeting.id, coordinator)
-    with pytest.raises(Forbidden):
+    # Choosing members answers a non-chair exactly as for a missing meeting, and is audited.
+    with pytest.raises(NotFound, match="見つかりません"):
         council.select_members(meeting.id, coordinator, ["demo-council"])
+    with pytest.raises(NotFound, match="見つかりません"):
+        council.select_members(meeting.id + 1000, coordinator, ["demo-council"])
+    refused = db.session.scalars(
+        select(AuditEvent.object_id).where(
+            AuditEvent.action == "council.members", AuditEvent.outcome == "denied"
+        )
+    ).all()
+    assert refused == [str(meeting.id), str(meeting.id + 1000)]
     council.select_members(meeting.id, chair, ["demo-council"])
     with pytest.raises(Forbidden, match="誓約"):
         council.material(meeting.id, member)
@@ -78,7 +66,7 @@ def test_only_selected_members_with_a_pledge_read_the_material_until_it_expires(
 
 
 def test_material_never_appears_in_the_normal_case_view(flow: Flow) -> None:
-    hold_council(flow)
+    hold_council(flow, SECRET)
     case = cases.get(flow.case.id, flow.user("demo-elderly"))
     view = case_view.build(case, flow.user("demo-elderly"))
     text = " ".join(f"{e.what} {e.detail}" for e in view.timeline)
@@ -87,7 +75,7 @@ def test_material_never_appears_in_the_normal_case_view(flow: Flow) -> None:
 
 
 def test_consent_obtained_later_rescopes_the_material(flow: Flow) -> None:
-    hold_council(flow)
+    hold_council(flow, SECRET)
     flow.deliver("consent_obtained", {"scope": "関係機関での共有"})
     [agenda] = db.session.scalars(select(MeetingCase)).all()
     assert agenda.rescoped_on is not None

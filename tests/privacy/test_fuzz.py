@@ -41,8 +41,7 @@ from app.services import disclosure, forms, users
 from app.services.errors import InvalidInput
 from app.web import form_render
 from tests.conftest import ServerLikeClient
-from tests.harness import ROOT, Flow
-from tests.scenarios.test_support_flow import first_assessment
+from tests.harness import ROOT, Flow, first_assessment
 from tests.web.support import csrf_from, log_in
 
 FUZZ = settings(

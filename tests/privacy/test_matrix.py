@@ -35,8 +35,7 @@ from app.services import access, council, definitions, disclosure, users
 from app.services import demo as demo_service
 from app.services.errors import ServiceError
 from tests.conftest import ServerLikeClient, _wipe
-from tests.harness import ROOT, Flow
-from tests.scenarios.test_support_flow import first_assessment
+from tests.harness import ROOT, Flow, first_assessment
 from tests.web.support import csrf_from, log_in
 
 TITLE = "【テスト】権限表のケース 母の介護と息子の無職"

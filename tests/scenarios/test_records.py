@@ -17,8 +17,7 @@ from app.models import (
     ResourceGap,
     SupportPlan,
 )
-from tests.harness import Flow, plan
-from tests.scenarios.test_support_flow import accept_and_plan, approve, first_assessment
+from tests.harness import Flow, accept_and_plan, approve, first_assessment, plan
 
 
 def rows(model, **where):
@@ -42,8 +41,9 @@ def test_intake_records_the_person_household_and_consent(flow: Flow) -> None:
             "consent_given": True,
             "consent_date": flow.today(),
             "consent_scope": {
-                "agencies": ["地域包括支援センター"],
+                "agencies": ["elderly-center"],
                 "info_kinds": ["household"],
+                "purposes": ["coordination"],
                 "purpose": "支援のため",
             },
         },
@@ -54,6 +54,7 @@ def test_intake_records_the_person_household_and_consent(flow: Flow) -> None:
     assert member.person_id == person.id and member.relation == "本人"
     [consent] = rows(Consent, case_id=case.id)
     assert consent.info_kinds == ["household"] and consent.source == "intake" and consent.active
+    assert (consent.agencies, consent.purposes) == (["elderly-center"], ["coordination"])
     assert case.act_items == [1]
 
 
@@ -95,7 +96,8 @@ def test_referral_status_history_and_household_members(flow: Flow) -> None:
                     "age_group": "age_6_14",
                     "living_together": True,
                     "role": "young_carer",
-                    "involved_window": "中学校",
+                    "involved_window": "child-center",
+                    "involved_contact": "担当 佐藤 0120-000-000",
                 },
             ],
         ),
@@ -111,10 +113,14 @@ def test_referral_status_history_and_household_members(flow: Flow) -> None:
     assert referral.consent_basis == "consent"
     members = {m.relation: m for m in rows(HouseholdMember, household_id=flow.case.household_id)}
     assert set(members) == {"本人", "長男", "孫"}
-    assert (
-        members["孫"].roles == ["young_carer"]
-        and members["孫"].involvements[0].agency_text == "中学校"
+    [involvement] = members["孫"].involvements
+    assert members["孫"].roles == ["young_carer"]
+    # Minimal disclosure: the window and whom to contact, nothing of what it does.
+    assert (involvement.agency.code, involvement.contact) == (
+        "child-center",
+        "担当 佐藤 0120-000-000",
     )
+    assert involvement.purpose is None and involvement.agency_text is None
 
 
 def test_plan_versions_conference_decision_placement_and_evaluation(flow: Flow) -> None:

@@ -4,55 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from app.services import cases
+from app.services import cases, events, instances
 from app.services.errors import Conflict, InvalidInput
-from tests.harness import Flow, plan
+from tests.harness import (
+    Flow,
+    accept_and_plan,
+    approve,
+    council_record,
+    first_assessment,
+    matched,
+    plan,
+)
 
 WINDOW = "agency:elderly-center"
-
-
-def first_assessment(decision: str, **extra: object) -> dict:
-    return {
-        "main_complaint": "母の介護と息子の無職",
-        "urgency": "medium",
-        "decision": decision,
-        **extra,
-    }
-
-
-def council_record(flow: Flow, course: str, revisit_after: str) -> dict:
-    """A valid 支援会議 record form."""
-    return {
-        "meeting_date": flow.today(),
-        "all_members_pledged": True,
-        "council_course": course,
-        "revisit_after": revisit_after,
-    }
-
-
-def accept_and_plan(flow: Flow, **plan_options: object) -> None:
-    flow.complete(
-        "coordination_intake",
-        "demo-coordinator",
-        {"coordination_decision": "accept"},
-        "coordination",
-    )
-    flow.complete(
-        "assessment", "demo-coordinator", {"main_complaint": "世帯の複合的な課題"}, "coordination"
-    )
-    flow.complete("support_plan", "demo-coordinator", plan(**plan_options), "coordination")
-
-
-def approve(flow: Flow) -> None:
-    flow.complete(
-        "plan_conference",
-        "demo-supervisor",
-        {
-            "conference_date": flow.today(),
-            "conference_outcome": "approve",
-            "resources_sufficient": True,
-        },
-    )
 
 
 def test_window_only_support_to_closure(flow: Flow) -> None:
@@ -140,14 +104,7 @@ def test_consent_path_through_delivery_monitoring_revision_evaluation_and_handov
     flow.complete(
         "participation_matching",
         "demo-participation",
-        {
-            "match_result": "matched",
-            "resource_kind": "work_trial",
-            "resource_name": "【デモ】地域の農園",
-            "host_contact": "園主",
-            "matched_on": flow.today(),
-            "retention_check_after": "P14D",
-        },
+        matched(flow),
     )
     flow.complete("participation_placement", "demo-participation", {"started_on": flow.today()})
     flow.complete(
@@ -465,3 +422,82 @@ def test_support_decision_step_is_skipped_when_the_municipality_does_not_use_it(
     accept_and_plan(flow, participation=True)
     approve(flow)
     assert flow.waiting() == {"participation_matching": "participation"}
+
+
+def test_a_dated_step_can_be_started_now_and_its_timer_is_planned_again(flow: Flow) -> None:
+    flow.open_case()
+    flow.complete("first_assessment", "demo-elderly", first_assessment("window"), WINDOW)
+    flow.complete(
+        "window_support",
+        "demo-elderly",
+        {"support_content": "介護保険の申請支援", "window_outcome": "continue"},
+    )
+    [waiting] = [w for w in instances.waiting_events(flow.case) if w.start_now]
+    assert (waiting.element_id, waiting.kind) == ("window_interval", "timer")
+    assert waiting.due_at.date().isoformat() == flow.today(30)
+    events.act_now(flow.case, "window_interval", flow.user("demo-elderly"))
+    assert flow.waiting() == {"window_support": WINDOW}
+    assert [w for w in instances.waiting_events(flow.case) if w.start_now] == []
+    # Nothing fires twice: the old date passes quietly.
+    assert flow.pass_days(31) == 0
+    assert flow.waiting() == {"window_support": WINDOW}
+    with pytest.raises(Conflict):
+        events.act_now(flow.case, "window_interval", flow.user("demo-elderly"))
+
+
+def test_review_retention_and_monitoring_requests_can_be_brought_forward(flow: Flow) -> None:
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
+    accept_and_plan(flow, review_in_days=30, participation=True)
+    approve(flow)
+    flow.complete("support_decision", "demo-decision", {"decision_date": flow.today()})
+    flow.complete(
+        "participation_matching",
+        "demo-participation",
+        matched(flow, "P30D"),
+    )
+    flow.complete("participation_placement", "demo-participation", {"started_on": flow.today()})
+
+    def startable() -> dict[str, str]:
+        return {w.element_id: w.kind for w in instances.waiting_events(flow.case) if w.start_now}
+
+    assert startable() == {"retention_check_due": "timer"}
+    # 定着の確認 inside the called participation process, before its date.
+    events.act_now(flow.case, "retention_check_due", flow.user("demo-participation"))
+    assert flow.waiting() == {"participation_retention": "participation"}
+    flow.complete(
+        "participation_retention",
+        "demo-participation",
+        {"checked_on": flow.today(), "retention_status": "retained"},
+    )
+    assert startable() == {"review_due": "timer", "monitoring_requested": "message"}
+    # The plan's review (one branch of an event-based gateway), before its date.
+    events.act_now(flow.case, "review_due", flow.user("demo-coordinator"))
+    assert flow.waiting() == {"monitoring": "coordination"}
+    flow.complete(
+        "monitoring",
+        "demo-coordinator",
+        {
+            "monitored_on": flow.today(),
+            "trigger": "scheduled",
+            "monitoring_outcome": "continue",
+            "next_review_date": flow.today(60),
+        },
+    )
+    # The ad-hoc request (a message the flow waits for) from a button, not the API.
+    events.act_now(flow.case, "monitoring_requested", flow.user("demo-coordinator"))
+    assert flow.waiting() == {"monitoring": "coordination"}
+    flow.complete(
+        "monitoring",
+        "demo-coordinator",
+        {
+            "monitored_on": flow.today(),
+            "trigger": "crisis",
+            "monitoring_outcome": "continue",
+            "next_review_date": flow.today(60),
+        },
+    )
+    # The plan's first review date (day 30) and the participation date pass quietly.
+    assert flow.pass_days(40) == 0 and flow.waiting() == {}

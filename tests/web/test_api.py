@@ -125,7 +125,7 @@ def test_non_json_body_and_bad_filters(api) -> None:
 
 
 def test_a_message_from_another_system_reaches_the_waiting_case(client: FlaskClient, flow) -> None:
-    from tests.scenarios.test_support_flow import first_assessment
+    from tests.harness import first_assessment
 
     def bearer(username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {users.create_token(flow.user(username))}"}

@@ -62,7 +62,7 @@ def test_login_shows_who_i_am_and_my_queues(web: FlaskClient) -> None:
     assert "【デモ】相談支援包括化推進員" in html
     assert "相談支援包括化推進員（多機関協働）" in html
     assert "【デモ】市 福祉総務課（多機関協働）" in html
-    assert '<th scope="row">多機関協働</th>' in html
+    assert '<th scope="row"><a href="/inbox?queue=coordination">多機関協働</a></th>' in html
     ok = audit_rows("auth.login")
     assert [(e.outcome, e.actor_name) for e in ok] == [("ok", COORDINATOR)]
 
@@ -106,7 +106,11 @@ def test_home_counts_open_work_per_queue_and_mine(web: FlaskClient) -> None:
 
     log_in(web)
     html = web.get("/").get_data(as_text=True)
-    cells = re.findall(r'<th scope="row">([^<]+)</th><td class="num">(\d+)件</td>', html)
+    cells = re.findall(
+        r'<th scope="row"><a href="/inbox\?queue=[^"]+">([^<]+)</a></th>'
+        r'<td class="num"><a href="[^"]+">(\d+)件</a></td>',
+        html,
+    )
     assert cells == [("多機関協働", "2"), ("【デモ】市 福祉総務課（多機関協働）", "1")]
     assert re.search(r"自分の担当：<strong[^>]*>1</strong>件", html)
 
@@ -219,5 +223,6 @@ def test_error_page_lists_field_problems_for_anonymous_users(ctx: Flask) -> None
         )
     assert "入力内容に誤りがあります。" in html
     assert "422" in html
-    assert "<dt>title</dt><dd>必須項目です。</dd>" in html
+    # The message is listed; the internal field key is never shown to the person.
+    assert "<li>必須項目です。</li>" in html and "title" not in html.split("<main", 1)[1]
     assert "ログアウト" not in html

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case, Placement, Resource, User
+from app.services import clock
 from app.services.records.people import Data, as_date
 from app.services.records.plans import record_gap
 
@@ -32,7 +31,7 @@ def matching(case: Case, data: Data, actor: User) -> None:
         Placement(
             case_id=case.id,
             resource_id=resource.id,
-            matched_on=as_date(data.get("matched_on"), date.today()),
+            matched_on=as_date(data.get("matched_on"), clock.today()),
         )
     )
 
@@ -48,7 +47,7 @@ def _current_placement(case: Case) -> Placement | None:
 def placement(case: Case, data: Data, actor: User) -> None:
     placement = _current_placement(case)
     if placement is not None:
-        placement.started_on = as_date(data.get("started_on"), date.today())
+        placement.started_on = as_date(data.get("started_on"), clock.today())
 
 
 def retention(case: Case, data: Data, actor: User) -> None:
@@ -56,4 +55,4 @@ def retention(case: Case, data: Data, actor: User) -> None:
     if placement is not None:
         placement.retention_status = data.get("retention_status")
         if data.get("retention_status") == "ended":
-            placement.ended_on = as_date(data.get("checked_on"), date.today())
+            placement.ended_on = as_date(data.get("checked_on"), clock.today())

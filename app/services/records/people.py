@@ -21,7 +21,7 @@ from app.models import (
     ReferralEvent,
     User,
 )
-from app.services import audit
+from app.services import audit, clock
 
 Data = dict[str, Any]
 
@@ -33,6 +33,11 @@ def as_date(value: Any, default: date | None = None) -> date | None:
         return date.fromisoformat(value) if isinstance(value, str) else default
     except ValueError:
         return default
+
+
+# Key under which a recorder finds the chosen options in words (never a form field: forms refuse
+# additional properties and field names starting with "_").
+WORDS = "_words"
 
 
 def agency_by_code(code: Any) -> Agency | None:
@@ -66,7 +71,7 @@ def record_intake(case: Case, intake: Data, actor: User) -> None:
         )
     )
     case.person_id, case.household_id = person.id, household.id
-    received = as_date(intake.get("received_on"), date.today())
+    received = as_date(intake.get("received_on"), clock.today())
     if intake.get("consent_given"):
         scope = intake.get("consent_scope") or {}
         db.session.add(
@@ -76,6 +81,7 @@ def record_intake(case: Case, intake: Data, actor: User) -> None:
                 agencies=list(scope.get("agencies") or []),
                 info_kinds=list(scope.get("info_kinds") or []),
                 purpose=scope.get("purpose"),
+                purposes=list(scope.get("purposes") or []),
                 given_on=as_date(intake.get("consent_date"), received),
                 source="intake",
                 recorded_by_id=actor.id,
@@ -104,12 +110,14 @@ def first_assessment(case: Case, data: Data, actor: User) -> None:
             )
             db.session.add(member)
             db.session.flush()
-            if row.get("involved_window"):
+            window = agency_by_code(row.get("involved_window"))
+            if window is not None:
+                # Minimal disclosure: which window and whom to contact, never what it is doing.
                 db.session.add(
                     Involvement(
                         member_id=member.id,
-                        agency_text=row["involved_window"],
-                        purpose=row.get("involvement"),
+                        agency_id=window.id,
+                        contact=row.get("involved_contact"),
                     )
                 )
     if (
@@ -184,23 +192,33 @@ def referral_review(case: Case, data: Data, actor: User) -> None:
         case.primary_agency_id = referral.to_agency_id
 
 
-def record_consent_obtained(case: Case, scope: Any, source: str, actor: User | None) -> None:
-    """Consent obtained later (outreach, or a message from another system): the 支援会議 material on
-    the case is re-scoped into the consent channel."""
+def record_consent_obtained(
+    case: Case, scope: Any, source: str, actor: User | None, given_on: date | None = None
+) -> Consent:
+    """Consent obtained later (outreach, the case page, or a message from another system): the
+    支援会議 material on the case is re-scoped into the consent channel.
+
+    ``scope`` is the intake's 同意の範囲 (agencies, info_kinds, purposes, purpose) or plain words."""
     for agenda in db.session.scalars(
         select(MeetingCase).where(MeetingCase.case_id == case.id, MeetingCase.rescoped_on.is_(None))
     ):
-        agenda.rescoped_on = date.today()
-    db.session.add(
-        Consent(
-            case_id=case.id,
-            person_id=case.person_id,
-            purpose=scope if isinstance(scope, str) else None,
-            given_on=date.today(),
-            source=source,
-            recorded_by_id=actor.id if actor else None,
-        )
+        agenda.rescoped_on = clock.today()
+    parts = (
+        scope if isinstance(scope, dict) else {"purpose": scope if isinstance(scope, str) else None}
     )
+    row = Consent(
+        case_id=case.id,
+        person_id=case.person_id,
+        agencies=list(parts.get("agencies") or []),
+        info_kinds=list(parts.get("info_kinds") or []),
+        purposes=list(parts.get("purposes") or []),
+        purpose=parts.get("purpose") if isinstance(parts.get("purpose"), str) else None,
+        given_on=given_on or clock.today(),
+        source=source,
+        recorded_by_id=actor.id if actor else None,
+    )
+    db.session.add(row)
+    return row
 
 
 def outreach_visit(case: Case, data: Data, actor: User) -> None:

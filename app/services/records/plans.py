@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +20,7 @@ from app.models import (
     User,
 )
 from app.models.meetings import DEFAULT_LABELS
-from app.services import audit, settings
+from app.services import audit, clock, settings
 from app.services.records.people import Data, agency_by_code, as_date
 
 
@@ -29,7 +28,7 @@ def _meeting(kind: str, held_on: Any, chair: str | None) -> Meeting:
     meeting = Meeting(
         kind=kind,
         label=settings.current().get(f"{kind}_label") or DEFAULT_LABELS[kind],
-        held_on=as_date(held_on, date.today()),
+        held_on=as_date(held_on, clock.today()),
         chair=chair,
         non_public=kind == "support_council",
     )
@@ -151,7 +150,7 @@ def plan_conference(case: Case, data: Data, actor: User) -> None:
 def support_decision(case: Case, data: Data, actor: User) -> None:
     plan = latest_plan(case)
     if plan is not None:
-        plan.support_decision_on = as_date(data.get("decision_date"), date.today())
+        plan.support_decision_on = as_date(data.get("decision_date"), clock.today())
 
 
 def evaluation(case: Case, data: Data, actor: User) -> None:
@@ -159,7 +158,7 @@ def evaluation(case: Case, data: Data, actor: User) -> None:
     db.session.add(
         Evaluation(
             case_id=case.id,
-            evaluated_on=as_date(data.get("evaluated_on"), date.today()),
+            evaluated_on=as_date(data.get("evaluated_on"), clock.today()),
             goal_results=list(data.get("goal_results") or []),
             decision=data.get("evaluation_decision", ""),
             closure_type=data.get("closure_type"),

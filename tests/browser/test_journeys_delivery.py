@@ -1,0 +1,64 @@
+"""The multi-agency path with 参加支援 requested, walked in the browser: plan, conference, decision,
+matching and placement in the called participation process, and a dated step (定着の確認)
+brought forward from the case page instead of waiting for its timer."""
+
+from __future__ import annotations
+
+from app.services import clock
+from tests.browser.person import Person, accept_and_assess, fill_plan, intake
+
+
+def test_participation_is_done_in_the_browser_and_a_dated_step_can_start_now(
+    live_server: str, new_page
+) -> None:
+    base, today = live_server, clock.today()
+    intake(Person(new_page(), base, "demo-elderly"), "【テスト】就労体験を希望する世帯", True)
+
+    coordinator = Person(new_page(), base, "demo-coordinator")
+    accept_and_assess(coordinator)
+    fill_plan(coordinator, "就労体験から始める", participation=True)
+    coordinator.press("完了する")
+
+    supervisor = Person(new_page(), base, "demo-supervisor")
+    supervisor.open_task("重層的支援会議（プランの検討）")
+    supervisor.fill("開催日", today.isoformat())
+    supervisor.choose("会議の結論", "承認する")
+    supervisor.choose("社会資源は足りている", "はい")
+    supervisor.press("完了する")
+
+    officer = Person(new_page(), base, "demo-decision")
+    officer.open_task("支援決定")
+    officer.fill("支援決定日", today.isoformat())
+    officer.press("完了する")
+
+    worker = Person(new_page(), base, "demo-participation")
+    worker.open_task("参加先とのマッチング")
+    assert worker.page.get_by_label("本人のニーズ・希望").count() == 1  # the form has its fields
+    worker.shot("participation-matching")
+    worker.fill("本人のニーズ・希望", "人と話すのは苦手だが体を動かしたい")
+    worker.choose("マッチングの結果", "参加先が決まった")
+    worker.choose("参加先の種類", "就労体験")
+    worker.fill("参加先の名称", "【デモ】地域の農園")
+    worker.fill("受け入れ先の担当者・連絡先", "園主 山本さん")
+    worker.fill("マッチング日", today.isoformat())
+    worker.choose("定着を確認する時期", "1か月後")
+    worker.press("完了する")
+    assert "完了しました" in worker.flash()
+    worker.open_task("受け入れ開始")
+    worker.fill("開始日", today.isoformat())
+    worker.press("完了する")
+    assert "定着の確認" not in " ".join(worker.inbox_titles())  # waits for its date…
+
+    # …but the host called today: the participation worker starts 定着の確認 now.
+    worker.follow("ケース一覧")
+    worker.follow("K-")
+    assert "定着確認の時期" in worker.text()
+    worker.shot("case-page-start-now")
+    worker.page.get_by_role("button", name="「定着確認の時期」を今すぐ始める").click()
+    worker.page.wait_for_load_state()
+    assert "今すぐ始めました" in worker.flash()
+    worker.open_task("定着の確認（フォローアップ）")
+    worker.fill("確認日", today.isoformat())
+    worker.choose("定着の状況", "定着した")
+    worker.press("完了する")
+    assert "完了しました" in worker.flash()
