@@ -123,7 +123,7 @@ def plan(
             {
                 "goal": "生活費の見通しを立てる",
                 "support_content": "家計相談と債務整理の支援",
-                "responsible_agency": "poverty-center",
+                "responsible_agency": "くらし自立相談支援窓口",
                 "staff": "相談員A",
                 "frequency": "月2回",
             }

@@ -157,12 +157,7 @@ class Run:
 
     def properties_of(self, element_id: str, process_key: str | None = None) -> dict[str, str]:
         """The Kasane properties of an element (``stage``, ``dueInDays``, ...), from the spec."""
-        spec = self.bundle.spec
-        if process_key and process_key != spec.name:
-            spec = self.bundle.subprocess_specs.get(process_key, spec)
-        task_spec = spec.task_specs.get(element_id)
-        extensions = getattr(task_spec, "extensions", None) or {}
-        return dict(extensions.get("properties", {}))
+        return self.bundle.properties(element_id, process_key)
 
     def waiting_events(self) -> list[Any]:
         """Pending catch events, with an event-based gateway's alternatives listed one by one."""

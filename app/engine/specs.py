@@ -312,6 +312,15 @@ class SpecBundle:
     spec: Any
     subprocess_specs: dict[str, Any]
 
+    def properties(self, element_id: str, process_key: str | None = None) -> dict[str, str]:
+        """The Kasane properties declared on an element (``stage``, ``showForms`` …), by id."""
+        spec = self.spec
+        if process_key and process_key != spec.name:
+            spec = self.subprocess_specs.get(process_key, spec)
+        task_spec = spec.task_specs.get(element_id)
+        extensions = getattr(task_spec, "extensions", None) or {}
+        return dict(extensions.get("properties", {}))
+
 
 _BUNDLES: dict[tuple[str, str], SpecBundle] = {}
 _BUNDLE_CACHE_SIZE = 256

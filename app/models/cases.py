@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,8 +26,9 @@ class Case(db.Model):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     act_items: Mapped[list] = mapped_column(JSONDoc, default=list)  # 号 tags (106条の4第2項)
-    intake_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    primary_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    # Indexed: the access query looks up the cases an agency holds.
+    intake_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    primary_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     intake: Mapped[dict] = mapped_column(JSONDoc, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -35,3 +37,15 @@ class Case(db.Model):
 
     intake_agency: Mapped[Agency | None] = relationship(foreign_keys=[intake_agency_id])
     primary_agency: Mapped[Agency | None] = relationship(foreign_keys=[primary_agency_id])
+
+    @property
+    def received_on(self) -> date:
+        """受付日: the date the intake form gives, else the day (in Japan) the case was recorded."""
+        given = (self.intake or {}).get("received_on")
+        try:
+            return date.fromisoformat(given) if isinstance(given, str) else self._recorded_on()
+        except ValueError:
+            return self._recorded_on()
+
+    def _recorded_on(self) -> date:
+        return self.created_at.astimezone(ZoneInfo("Asia/Tokyo")).date()

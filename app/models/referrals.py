@@ -22,7 +22,7 @@ class Referral(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), index=True)
     from_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
-    to_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    to_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
     purpose: Mapped[str | None] = mapped_column(Text)
     consent_basis: Mapped[str] = mapped_column(String(20))  # consent, none
     status: Mapped[str] = mapped_column(String(20), default="sent")

@@ -74,7 +74,17 @@ class WorkItem(db.Model):
     __tablename__ = "work_item"
     __table_args__ = (
         UniqueConstraint("instance_id", "task_id"),
-        Index("ix_work_item_queue_open", "status", "queue", "due_at"),
+        # The access query reads open work from this index alone (counts, and the ids of a page
+        # in due order): council_material, id and case_id are in the key for that.
+        Index(
+            "ix_work_item_queue_open",
+            "status",
+            "queue",
+            "council_material",
+            "due_at",
+            "id",
+            "case_id",
+        ),
         Index("ix_work_item_assignee_open", "assignee_id", "status", "due_at"),
     )
 

@@ -46,21 +46,31 @@ def _consent_stands(case_id: ColumnElement[Any]) -> ColumnElement[bool]:
     return exists().where(Consent.case_id == case_id, Consent.withdrawn_on.is_(None))
 
 
-def agency_sees(agency_id: int, case_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL: the agency holds the case as its own (intake window or primary agency), or the case was
-    referred to it and the person's consent stands (or the referral was made under an override)."""
-    owned = aliased(Case)
-    holds = exists().where(
-        owned.id == case_id,
-        or_(owned.intake_agency_id == agency_id, owned.primary_agency_id == agency_id),
-    )
-    referred = exists().where(
+# The cases an agency holds, read through an alias so an outer query over ``Case`` is not
+# correlated with it (made once: building an alias is costly on the hot path).
+_HELD = aliased(Case, name="held_case")
+
+
+def _referred(agency_id: int, case_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL: the case was referred to the agency and it may still see it (the person's consent
+    stands, or the referral was made under a recorded override)."""
+    return exists().where(
         Referral.case_id == case_id,
         Referral.to_agency_id == agency_id,
         Referral.status.in_(LIVE_REFERRALS),
         or_(Referral.consent_basis == "override", _consent_stands(Referral.case_id)),
     )
-    return or_(holds, referred)
+
+
+def agency_sees(agency_id: int, case_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL: the agency holds the case as its own (intake window or primary agency), or the case was
+    referred to it and may still be seen. Correlated lookups on indexed columns: both databases
+    plan them per row of the (already narrow) agency queue, never by scanning the agency's cases."""
+    holds = exists().where(
+        _HELD.id == case_id,
+        or_(_HELD.intake_agency_id == agency_id, _HELD.primary_agency_id == agency_id),
+    )
+    return or_(holds, _referred(agency_id, case_id))
 
 
 def _group_queue() -> ColumnElement[bool]:
@@ -79,7 +89,11 @@ def case_filter(actor: User) -> ColumnElement[bool]:
         return false()
     parts: list[ColumnElement[bool]] = []
     if actor.agency_id is not None:
-        parts.append(agency_sees(actor.agency_id, Case.id))
+        parts += [
+            Case.intake_agency_id == actor.agency_id,
+            Case.primary_agency_id == actor.agency_id,
+            _referred(actor.agency_id, Case.id),
+        ]
     parts.append(case_filter_by_work(actor))
     return or_(*parts)
 
@@ -100,25 +114,45 @@ def case_filter_by_work(actor: User) -> ColumnElement[bool]:
     )
 
 
-def work_item_filter(actor: User) -> ColumnElement[bool]:
-    """SQL over ``WorkItem``: the items the actor may open (and so see listed and counted).
+def work_item_branches(actor: User) -> list[ColumnElement[bool]]:
+    """The items the actor may open, as disjoint SQL conditions over ``WorkItem`` (their union is
+    ``work_item_filter``). Listings count and page each branch on its own index: group queues,
+    the actor's agency queue, and items assigned to the actor elsewhere.
 
     Members of the item's queue and its assignee; an agency queue's item only while that agency may
     see the case; a 支援会議 task only for the chair.
     """
     if not _reads_cases(actor):
-        return false()
-    member = or_(WorkItem.queue.in_(queues.queues_of(actor)), WorkItem.assignee_id == actor.id)
+        return []
+    mine = queues.queues_of(actor)
+    own = queues.agency_queue(actor.agency.code) if actor.agency is not None else None
+    groups = [key for key in mine if key != own and not key.startswith(queues.agency_queue(""))]
     chair = true() if actor.role in COUNCIL_CHAIR_ROLES else WorkItem.council_material.is_(False)
-    allowed: list[ColumnElement[bool]] = [and_(_group_queue(), chair)]
-    if actor.agency is not None:
-        allowed.append(
+    branches: list[ColumnElement[bool]] = []
+    if groups:
+        branches.append(and_(WorkItem.queue.in_(groups), chair))
+    if own is not None:
+        branches.append(
             and_(
-                WorkItem.queue == queues.agency_queue(actor.agency.code),
+                WorkItem.queue == own,
                 or_(WorkItem.case_id.is_(None), agency_sees(actor.agency.id, WorkItem.case_id)),
             )
         )
-    return and_(member, or_(*allowed))
+    branches.append(
+        and_(
+            WorkItem.assignee_id == actor.id,
+            WorkItem.queue.not_in(mine) if mine else true(),
+            _group_queue(),
+            chair,
+        )
+    )
+    return branches
+
+
+def work_item_filter(actor: User) -> ColumnElement[bool]:
+    """SQL over ``WorkItem``: the items the actor may open (and so see listed and counted)."""
+    branches = work_item_branches(actor)
+    return or_(*branches) if branches else false()
 
 
 def may_see_case(actor: User, case: Case) -> bool:

@@ -41,3 +41,14 @@ def record_alone(
     db.session.rollback()
     record(action, object_type, object_id, actor, **kw)
     db.session.commit()
+
+
+def commit_read() -> None:
+    """Commit the audit event of a read (a listing, a page view) without expiring what the request
+    has already loaded: nothing else changed, and reloading every shown row would double the work."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

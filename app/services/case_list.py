@@ -75,19 +75,17 @@ def listing(
     if condition is not None:
         stmt = stmt.where(condition)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    offset = (page - 1) * per_page
     rows = [
         CaseRow(case, None if person_name is None else str(person_name))
         for case, person_name in db.session.execute(
-            stmt.order_by(Case.created_at.desc(), Case.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
+            stmt.order_by(Case.created_at.desc(), Case.id.desc()).offset(offset).limit(per_page)
         )
     ]
     detail: dict[str, Any] = {"count": len(rows), "page": page}
     if condition is not None:
         detail["query"] = forms.normalise_search(q or "")
-    audit.record(
-        "case.search" if condition is not None else "case.list", "case", None, actor, detail=detail
-    )
-    db.session.commit()
+    action = "case.search" if condition is not None else "case.list"
+    audit.record(action, "case", None, actor, detail=detail)
+    audit.commit_read()
     return CasePage(rows=rows, total=total, page=page, per_page=per_page)

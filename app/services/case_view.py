@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from lxml import etree
@@ -28,7 +28,7 @@ from app.models import (
     WaitingEvent,
     WorkItem,
 )
-from app.services import access, forms, instances
+from app.services import access, definitions, forms, instances, settings
 
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 DECISION_LABELS = {
@@ -89,6 +89,8 @@ class CaseView:
     completed_elements: list[str] = field(default_factory=list)
     # Dated steps and awaited news a person may bring forward now (``startNow`` catch events).
     waiting: list[WaitingEvent] = field(default_factory=list)
+    # Field name → {stored code: words}, from the forms of the case's process (性別, 評価 …).
+    words: dict[str, dict[str, str]] = field(default_factory=dict)
     # Open items the viewer may open (the page links only these; the others are named, not linked).
     workable: set[int] = field(default_factory=set)
     # Kinds of information left out because the person's consent does not let them cross to the
@@ -159,6 +161,8 @@ def build(case: Case, viewer: User) -> CaseView:
         completed_elements=completed,
     )
     view.waiting = [w for w in instances.waiting_events(case) if w.start_now]
+    view.words = forms.choice_titles(definitions.all_forms(current)) if current else {}
+    _in_words(view)
     if view.open_items:
         view.workable = set(
             db.session.scalars(
@@ -197,16 +201,30 @@ def _of_case(model: Any, case: Case, order: Any) -> list[Any]:
     return list(db.session.scalars(select(model).where(model.case_id == case.id).order_by(order)))
 
 
-def _person(case: Case, viewer: User) -> dict[str, str]:
+def _in_words(view: CaseView) -> None:
+    """Codes stored in the person's record shown as the words a person chose (性別: 女性)."""
+    sex = view.person.get("性別")
+    if isinstance(sex, str):
+        view.person["性別"] = view.words.get("sex", {}).get(sex, sex)
+
+
+def _person(case: Case, viewer: User) -> dict[str, Any]:
     person = db.session.get(Person, case.person_id) if case.person_id else None
     if person is None:
         return {}
     if person.anonymous:
         return {"氏名": "匿名の相談"}
-    shown = {
-        label: str(getattr(person, key)) for key, label in PERSON_FIELDS if getattr(person, key)
+    shown: dict[str, Any] = {
+        label: value if isinstance(value, date) else str(value)
+        for key, label in PERSON_FIELDS
+        if (value := getattr(person, key))
     }
     shown.setdefault("氏名", "（未記入）")
+    born = shown.get("生年月日")
+    if isinstance(born, date) and settings.current().get("birth_date_wareki"):
+        era = forms.wareki_year(born)
+        if era:
+            shown["生年月日（和暦）"] = era
     if person.address:
         shown["住所"] = (
             person.address if access.may_see_restricted(viewer, case) else RESTRICTED_TEXT

@@ -32,8 +32,10 @@ def open_case(
     """Record a new case and start the support flow for it, in one transaction."""
     problems: dict[str, str] = {}
     title = (title or "").strip() if isinstance(title, str) else ""
-    if not title or len(title) > 200:
-        problems["title"] = "件名を200文字以内で入力してください。"
+    if not title:
+        problems["title"] = "件名は必須です。入力してください。"
+    elif len(title) > 200:
+        problems["title"] = "件名は200文字以内で入力してください。"
     problems.update(forms.unusable_text({"title": title}))
     agency = actor.agency
     if agency_code:
@@ -75,6 +77,11 @@ def _record_case(actor: User, title: str, intake: dict[str, Any], agency: Agency
 
 def case_process_key() -> str:
     return current_app.config.get("KASANE_CASE_PROCESS", DEFAULT_CASE_PROCESS)
+
+
+def intake_form_key() -> str | None:
+    """The form key of the 相談受付・申込票 (the start form of the newest case process)."""
+    return definitions.latest(case_process_key()).start_form
 
 
 def intake_form() -> dict[str, Any] | None:
@@ -131,7 +138,7 @@ def get(case_id: int, actor: User) -> Case:
         audit.record_alone("case.view", "case", case_id, actor, outcome="denied", case_id=known)
         raise NotFound("指定されたケースは見つかりません。")
     audit.record("case.view", "case", case.id, actor, case_id=case.id)
-    db.session.commit()
+    audit.commit_read()
     return case
 
 

@@ -192,6 +192,27 @@ def form_of(instance: ProcessInstance, item: WorkItem) -> dict[str, Any]:
     process version the task belongs to (a task inside 参加支援 uses the participation forms)."""
     if not item.form_key:
         return EMPTY_FORM
+    return form_by_key(instance.definition_id, item.form_key)
+
+
+def form_by_key(definition_id: int, form_key: str) -> dict[str, Any]:
+    """A form of a definition version or of the processes it calls (a submission's own version)."""
+    seen: set[int] = set()
+    pending = [db.session.get(ProcessDefinition, definition_id)]
+    while pending:
+        row = pending.pop(0)
+        if row is None or row.id in seen:
+            continue
+        seen.add(row.id)
+        if form_key in (row.forms or {}):
+            return row.forms[form_key]
+        pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
+    return EMPTY_FORM
+
+
+def all_forms(instance: ProcessInstance) -> list[dict[str, Any]]:
+    """Every form of an instance's version and of the processes it calls."""
+    found: list[dict[str, Any]] = []
     seen: set[int] = set()
     pending = [instance.definition]
     while pending:
@@ -199,7 +220,6 @@ def form_of(instance: ProcessInstance, item: WorkItem) -> dict[str, Any]:
         if row is None or row.id in seen:
             continue
         seen.add(row.id)
-        if item.form_key in (row.forms or {}):
-            return row.forms[item.form_key]
+        found.extend((row.forms or {}).values())
         pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
-    return EMPTY_FORM
+    return found

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import json
 import unicodedata
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from app.services import clock
 from app.services.errors import InvalidInput
 
 _TYPE_NAMES = {
@@ -105,6 +107,33 @@ def errors_for(schema: dict[str, Any], data: Any) -> dict[str, str]:
     if isinstance(data, dict):
         for key, message in _date_order_errors(schema, data).items():
             found.setdefault(key, message)
+        for key, message in _future_date_errors(schema, data).items():
+            found.setdefault(key, message)
+    return found
+
+
+def _future_date_errors(schema: dict[str, Any], data: Any, path: str = "") -> dict[str, str]:
+    """``x-notFuture``: a date that records what has happened (受付日, 生年月日, 実施日) cannot be
+    later than today in Japan."""
+    found: dict[str, str] = {}
+    if not isinstance(data, dict):
+        return found
+    for key, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or key not in data:
+            continue
+        name = f"{path}.{key}" if path else key
+        value = data[key]
+        if prop.get("x-notFuture") and isinstance(value, str):
+            try:
+                if date.fromisoformat(value) > clock.today():
+                    found[name] = "今日より後の日付は入力できません。"
+            except ValueError:
+                pass  # a malformed date already has its own message
+        elif isinstance(value, dict):
+            found.update(_future_date_errors(prop, value, name))
+        elif isinstance(value, list) and isinstance(prop.get("items"), dict):
+            for index, row in enumerate(value):
+                found.update(_future_date_errors(prop["items"], row, f"{name}.{index}"))
     return found
 
 
@@ -207,6 +236,87 @@ def _titles(schema: dict[str, Any], enum_titles: Any) -> dict[str, str]:
     if isinstance(titles, list) and len(titles) == len(enum):
         named.update({str(v): str(t) for v, t in zip(enum, titles, strict=True)})
     return named
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One answer of a submitted form, ready to show: a label and the words, or nested rows."""
+
+    label: str
+    text: str = ""
+    date: str = ""  # an ISO date the page formats in its language
+    children: tuple[tuple[SummaryRow, ...], ...] = ()
+
+
+def summary(schema: dict[str, Any], data: dict[str, Any]) -> list[SummaryRow]:
+    """A submitted form as labelled answers in words (choices by their titles), empty ones left out."""
+    rows = []
+    for key, prop in (schema.get("properties") or {}).items():
+        value = data.get(key)
+        if value in (None, "", [], {}) or not isinstance(prop, dict):
+            continue
+        label = str(prop.get("title") or key)
+        words = choice_labels({"properties": {key: prop}}, {key: value})
+        if key in words:
+            rows.append(SummaryRow(label, words[key]))
+        elif isinstance(value, bool):
+            rows.append(SummaryRow(label, "はい" if value else "いいえ"))
+        elif isinstance(value, dict):
+            rows.append(SummaryRow(label, children=(tuple(summary(prop, value)),)))
+        elif isinstance(value, list):
+            item = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+            if all(isinstance(v, dict) for v in value):
+                parts = tuple(tuple(summary(item, v)) for v in value)
+                rows.append(SummaryRow(label, children=parts))
+            else:
+                rows.append(SummaryRow(label, "、".join(str(v) for v in value)))
+        elif prop.get("format") == "date" and isinstance(value, str):
+            rows.append(SummaryRow(label, date=value))
+        else:
+            rows.append(SummaryRow(label, str(value)))
+    return rows
+
+
+def choice_titles(schemas: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Field name → {stored code: words}, over every choice field of these forms (nested too), so
+    a page showing a record (性別, 評価の結論, 緊急度) can put its codes into words."""
+    found: dict[str, dict[str, str]] = {}
+
+    def walk(schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        for key, prop in (schema.get("properties") or {}).items():
+            if not isinstance(prop, dict):
+                continue
+            names = _titles(prop, prop.get("x-enumTitles"))
+            if isinstance(prop.get("items"), dict):
+                names.update(_titles(prop["items"], prop.get("x-enumTitles")))
+                walk(prop["items"])
+            if names:
+                found.setdefault(key, {}).update(names)
+            walk(prop)
+
+    for schema in schemas:
+        walk(schema)
+    return found
+
+
+ERAS = (  # (first day, name): the Japanese era a date falls in
+    (date(2019, 5, 1), "令和"),
+    (date(1989, 1, 8), "平成"),
+    (date(1926, 12, 25), "昭和"),
+    (date(1912, 7, 30), "大正"),
+    (date(1868, 10, 23), "明治"),
+)
+
+
+def wareki_year(day: date) -> str | None:
+    """``昭和17年`` for a day in 1942 (元年 for an era's first year); None before 明治."""
+    for start, name in ERAS:
+        if day >= start:
+            year = day.year - start.year + 1
+            return f"{name}{'元' if year == 1 else year}年"
+    return None
 
 
 def info_kinds_in(schema: dict[str, Any], data: dict[str, Any]) -> set[str]:

@@ -45,6 +45,11 @@ DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
         lambda v: _label_ok(v),
     ),
     "support_council_label": ("支援会議", "支援会議（106条の6）の呼び名", lambda v: _label_ok(v)),
+    "birth_date_wareki": (
+        True,
+        "生年月日に和暦を添えて表示する（例：1942年6月15日（昭和17年））",
+        lambda v: isinstance(v, bool),
+    ),
     "council_material_days": (
         90,
         "支援会議の資料を構成員が閲覧できる日数",

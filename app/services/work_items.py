@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from app.engine.runtime import TaskNotReady
@@ -45,11 +46,18 @@ class ItemFilter:
     per_page: int = 25
 
 
-SORTS = {
-    "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.id),
-    "priority": (WorkItem.priority.desc(), WorkItem.due_at.asc().nulls_last(), WorkItem.id),
-    "newest": (WorkItem.created_at.desc(), WorkItem.id.desc()),
-    "oldest": (WorkItem.created_at, WorkItem.id),
+SORT_KEYS = {
+    "due": ("id", "due_at"),
+    "priority": ("id", "priority", "due_at"),
+    "newest": ("id", "created_at"),
+    "oldest": ("id", "created_at"),
+}
+# Each order as a function of the columns it sorts (the table's, or a merged subquery's).
+SORTS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "due": lambda c: (c.due_at.asc().nulls_last(), c.id),
+    "priority": lambda c: (c.priority.desc(), c.due_at.asc().nulls_last(), c.id),
+    "newest": lambda c: (c.created_at.desc(), c.id.desc()),
+    "oldest": lambda c: (c.created_at, c.id),
 }
 
 
@@ -97,36 +105,45 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
             detail={"queue": flt.queue},
         )
         raise NotFound("指定されたキューは見つかりません。")
-    stmt: Select[Any] = select(WorkItem).where(
-        WorkItem.status == flt.status, access.work_item_filter(actor)
-    )
-    if flt.queue:
-        stmt = stmt.where(WorkItem.queue == flt.queue)
-    if flt.assignee == "me":
-        stmt = stmt.where(WorkItem.assignee_id == actor.id)
-    elif flt.assignee == "none":
-        stmt = stmt.where(WorkItem.assignee_id.is_(None))
-    elif flt.assignee:
+    other_id = None
+    if flt.assignee not in (None, "", "me", "none"):
         other = db.session.scalar(select(User).where(User.username == flt.assignee))
-        stmt = stmt.where(WorkItem.assignee_id == (other.id if other else -1))
-    if flt.overdue is True:
-        stmt = stmt.where(and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now))
-    elif flt.overdue is False:
-        stmt = stmt.where(or_(WorkItem.due_at.is_(None), WorkItem.due_at >= now))
-    if flt.stage or flt.q:
-        stmt = stmt.join(Case, Case.id == WorkItem.case_id)
-    if flt.stage:
-        stmt = stmt.where(Case.stage == flt.stage)
-    if flt.q:
-        stmt = _search(stmt, flt.q, actor)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    stmt = stmt.order_by(*SORTS[flt.sort])
-    page_stmt = (
-        stmt.options(selectinload(WorkItem.assignee))
-        .offset((flt.page - 1) * flt.per_page)
-        .limit(flt.per_page)
-    )
-    items = list(db.session.scalars(page_stmt))
+        other_id = other.id if other else -1
+
+    def narrow(stmt: Select[Any]) -> Select[Any]:
+        """The listing's own filters on top of what the actor may open."""
+        stmt = stmt.where(WorkItem.status == flt.status)
+        if flt.queue:
+            stmt = stmt.where(WorkItem.queue == flt.queue)
+        if flt.assignee == "me":
+            stmt = stmt.where(WorkItem.assignee_id == actor.id)
+        elif flt.assignee == "none":
+            stmt = stmt.where(WorkItem.assignee_id.is_(None))
+        elif other_id is not None:
+            stmt = stmt.where(WorkItem.assignee_id == other_id)
+        if flt.overdue is True:
+            stmt = stmt.where(and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now))
+        elif flt.overdue is False:
+            stmt = stmt.where(or_(WorkItem.due_at.is_(None), WorkItem.due_at >= now))
+        if flt.stage or flt.q:
+            stmt = stmt.join(Case, Case.id == WorkItem.case_id)
+        if flt.stage:
+            stmt = stmt.where(Case.stage == flt.stage)
+        if flt.q:
+            stmt = _search(stmt, flt.q, actor)
+        return stmt
+
+    # Counted branch by branch (disjoint), each on its own index; the page reads their union.
+    branches = access.work_item_branches(actor)
+    counts = [
+        select(func.count())
+        .select_from(narrow(select(WorkItem.id).where(branch)).subquery())
+        .scalar_subquery()
+        for branch in branches
+    ]
+    total = (db.session.scalar(select(sum(counts[1:], counts[0]))) or 0) if counts else 0
+    offset = (flt.page - 1) * flt.per_page
+    items = _page_of(narrow, branches, flt.sort, offset, flt.per_page)
     # Listings show case numbers and titles (personal data); a search term is personal data too.
     detail = {"count": len(items), "page": flt.page, "queue": flt.queue}
     if flt.q:
@@ -134,15 +151,47 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
     audit.record(
         "work_item.search" if flt.q else "work_item.list", "work_item", None, actor, detail=detail
     )
-    db.session.commit()
+    audit.commit_read()
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
+
+
+def _page_of(
+    narrow: Any, branches: list[Any], sort: str, offset: int, limit: int
+) -> list[WorkItem]:
+    """One page in the chosen order: each access branch gives its first ``offset + limit`` ids in
+    that order (on its own index), and the page is taken from their union."""
+    keys = [getattr(WorkItem, name) for name in SORT_KEYS[sort]]
+    # Each branch's first rows, wrapped as a subquery (SQLite takes no ORDER BY inside a UNION).
+    firsts = [
+        narrow(select(*keys).where(branch))
+        .order_by(*SORTS[sort](WorkItem))
+        .limit(offset + limit)
+        .subquery()
+        for branch in branches
+    ]
+    parts = [select(*first.c) for first in firsts]
+    if not parts:
+        return []
+    merged = union_all(*parts).subquery()
+    ids = list(
+        db.session.scalars(
+            select(merged.c.id).order_by(*SORTS[sort](merged.c)).offset(offset).limit(limit)
+        )
+    )
+    found = {
+        item.id: item
+        for item in db.session.scalars(
+            select(WorkItem).where(WorkItem.id.in_(ids)).options(selectinload(WorkItem.assignee))
+        )
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def view(item_id: int, actor: User) -> WorkItem:
     """Open a work item to read it (its case's title and any draft are personal data): audited."""
     item = get(item_id, actor)
     audit.record("work_item.view", "work_item", item.id, actor, case_id=item.case_id)
-    db.session.commit()
+    audit.commit_read()
     return item
 
 

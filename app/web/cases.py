@@ -10,9 +10,19 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Agency, Case, User
-from app.services import case_list, case_progress, case_view, cases, clock, consent, events
+from app.services import (
+    case_list,
+    case_progress,
+    case_view,
+    cases,
+    clock,
+    consent,
+    events,
+    form_i18n,
+)
 from app.services.errors import InvalidInput
 from app.web import form_render
+from app.web.i18n import language
 
 bp = Blueprint("cases", __name__)
 
@@ -67,7 +77,7 @@ def _page(
         decision_labels=case_view.DECISION_LABELS,
         referral_labels=case_view.REFERRAL_LABELS,
         consent_fields=form_render.fields(
-            schema,
+            form_i18n.localized(schema, cases.intake_form_key(), language()),
             consent_values or {"consent_date": clock.today().isoformat()},
             consent_errors or {},
         ),
@@ -154,7 +164,9 @@ def _new_page(
         head=head,
         errors=errors,
         message=message,
-        fields=form_render.fields(schema, values, errors),
+        fields=form_render.fields(
+            form_i18n.localized(schema, cases.intake_form_key(), language()), values, errors
+        ),
         form_errors=[e for k, e in errors.items() if k in ("_form", "agency")],
     )
 

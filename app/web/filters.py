@@ -26,6 +26,21 @@ def jst_date(value: datetime | date | None) -> str:
     return format_date(value, "long", locale=_locale())
 
 
+def iso_date(value: str | None) -> str:
+    """A stored ISO date (``2026-04-06``) written as the page's language writes dates."""
+    try:
+        return jst_date(date.fromisoformat(value or ""))
+    except ValueError:
+        return value or ""
+
+
+def shown(value: object) -> str:
+    """A value of a record as the page shows it: dates in the page's language, the rest as text."""
+    if isinstance(value, date):
+        return jst_date(value)
+    return "" if value is None else str(value)
+
+
 def jst_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
@@ -41,4 +56,6 @@ def punctuation() -> dict[str, str]:
 def init_app(app: Flask) -> None:
     app.add_template_filter(jst_date)
     app.add_template_filter(jst_datetime)
+    app.add_template_filter(iso_date)
+    app.add_template_filter(shown)
     app.context_processor(punctuation)

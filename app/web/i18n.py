@@ -67,3 +67,9 @@ def init_app(app: Flask) -> None:
     """Add the switch route and ``current_locale`` for ``<html lang>`` and the switch button."""
     app.register_blueprint(bp)
     app.context_processor(_template_globals)
+
+
+def language() -> str:
+    """The page's language code (``ja`` or ``en``), for content that is translated outside gettext."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LANGUAGE

@@ -11,9 +11,10 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import Case, User, WorkItem
-from app.services import access, consent, work_items
+from app.services import access, consent, form_i18n, task_context, work_items
 from app.services.errors import Conflict, Forbidden, InvalidInput
 from app.web import form_render
+from app.web.i18n import language
 
 bp = Blueprint("tasks", __name__)
 
@@ -42,7 +43,7 @@ def _page(
     message: str | None = None,
     override: tuple[str, str] | None = None,
 ) -> str:
-    schema = _schema(item)
+    schema = form_i18n.localized(_schema(item), item.form_key, language())
     case = db.session.get(Case, item.case_id) if item.case_id else None
     assignee = db.session.get(User, item.assignee_id) if item.assignee_id else None
     completed_by = db.session.get(User, item.completed_by_id) if item.completed_by_id else None
@@ -66,6 +67,7 @@ def _page(
         override=override or ("", ""),
         override_error=errors.get(OVERRIDE_FIELDS[1], "") if gaps is not None else "",
         case_link=case is not None and access.may_see_case(user, case),
+        records=task_context.shown(item, case, user, language()) if item.status == "open" else [],
         schema=schema,
         fields=form_render.fields(schema, values, errors),
         form_errors=form_render.form_errors(schema, errors),
@@ -80,7 +82,11 @@ def _page(
 @login_required
 def show(item_id: int) -> str:
     item = work_items.view(item_id, current_user._get_current_object())
-    return _page(item, item.draft or {}, {})
+    values = item.draft
+    if values is None and item.status == "open":
+        case = db.session.get(Case, item.case_id) if item.case_id else None
+        values = task_context.prefill(item, case, _schema(item))
+    return _page(item, values or {}, {})
 
 
 @bp.post("/tasks/<int:item_id>")

@@ -22,3 +22,32 @@ def test_every_process_diagram_imports_without_warnings(live_server: str, new_pa
         assert diagram.get_attribute("data-import-warnings") == "0", row.key
         shapes = page.locator(".kasane-diagram .djs-element.djs-shape").count()
         assert shapes > 5, row.key
+
+
+def test_the_case_diagram_opens_on_the_current_task_with_zoom_controls(
+    live_server: str, new_page
+) -> None:
+    from app.services import clock
+    from tests.browser.person import Person
+
+    window = Person(new_page(), live_server, "demo-elderly")
+    window.follow("相談を受け付ける")
+    window.fill("件名", "【テスト】図の表示")
+    window.fill("受付日", clock.today().isoformat())
+    window.tick("介護", group="相談内容（分類）")
+    window.press("受け付けて初期アセスメントへ")
+    diagram = window.page.locator(".kasane-diagram")
+    window.page.wait_for_selector(".kasane-diagram[data-diagram-ready='true']")
+    # Readable (not squeezed to fit the whole flow) and the current task is in view.
+    assert float(diagram.get_attribute("data-zoom")) == 1.0
+    task = window.page.locator('.djs-element.active[data-element-id="first_assessment"]')
+    assert task.is_visible() and task.bounding_box()["width"] > 60
+    window.page.get_by_role("button", name="全体を表示").click()
+    assert float(diagram.get_attribute("data-zoom")) < 1.0
+    window.page.get_by_role("button", name="拡大").click()
+    zoomed = float(diagram.get_attribute("data-zoom"))
+    window.page.get_by_role("button", name="縮小").click()
+    assert float(diagram.get_attribute("data-zoom")) < zoomed
+    window.page.get_by_role("button", name="現在の位置へ").click()
+    assert float(diagram.get_attribute("data-zoom")) == 1.0
+    window.shot("case-diagram")

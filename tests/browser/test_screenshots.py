@@ -21,6 +21,7 @@ def test_key_pages_render_and_are_captured(live_server: str, new_page, shots: Pa
     base = live_server
     page = new_page()
     page.goto(f"{base}/login")
+    assert page.get_by_role("button", name="ログイン").is_visible()
     page.screenshot(path=str(shots / "01-login.png"), full_page=True)
     log_in(page, base, "demo-elderly")
     page.goto(f"{base}/cases/new")
@@ -34,9 +35,14 @@ def test_key_pages_render_and_are_captured(live_server: str, new_page, shots: Pa
     page.screenshot(path=str(shots / "03-task-form-with-errors.png"), full_page=True)
     page.goto(f"{base}/inbox")
     assert page.locator("table.inbox tbody tr").count() >= 1
+    inbox = page.locator("main").inner_text()
+    # Queues and agencies are shown by name, never by their internal keys.
+    assert "【デモ】中央地域包括支援センター" in inbox and "agency:" not in inbox
     page.screenshot(path=str(shots / "02-inbox.png"), full_page=True)
     page.locator("table.inbox a[href*='/cases/']").first.click()
     page.wait_for_selector(".kasane-diagram .djs-element.active")
+    case_text = page.locator("main").inner_text()
+    assert "支援中" in case_text and "初期アセスメント（世帯全体）と対応の判断" in case_text
     page.screenshot(path=str(shots / "04-case-page.png"), full_page=True)
     for name in (
         "01-login.png",

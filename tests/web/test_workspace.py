@@ -85,7 +85,7 @@ def test_intake_form_refuses_bad_input_and_keeps_what_was_typed(staff) -> None:
     )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "件名を200文字以内で入力してください。" in html
+    assert "件名は必須です。入力してください。" in html
     assert "日付（YYYY-MM-DD）の形式で入力してください。" in html
     assert "家で暮らしたい" in html and "2026-13-45" in html
     assert db.session.scalar(select(func.count(Case.id))) == 0

@@ -16,24 +16,63 @@ async function showDiagram(element) {
     }
     const xml = await response.text();
     const canvasHolder = element.querySelector("[data-diagram-canvas]");
-    const viewer = new NavigatedViewer({ container: canvasHolder });
+    // A plain wheel scrolls the page, not the diagram: zooming is on the buttons (and drag pans).
+    const viewer = new NavigatedViewer({ container: canvasHolder, zoomScroll: { enabled: false } });
     const { warnings } = await viewer.importXML(xml);
     element.dataset.importWarnings = String(warnings.length);
     const canvas = viewer.get("canvas");
     const registry = viewer.get("elementRegistry");
-    canvas.zoom("fit-viewport");
     for (const id of idsFrom(element, "completed")) {
       if (registry.get(id)) canvas.addMarker(id, "completed");
     }
-    for (const id of idsFrom(element, "active")) {
-      if (registry.get(id)) canvas.addMarker(id, "active");
+    const active = idsFrom(element, "active").filter((id) => registry.get(id));
+    for (const id of active) {
+      canvas.addMarker(id, "active");
     }
+    const focus = () => focusOn(canvas, active.length ? registry.get(active[0]) : null);
+    focus();
+    bindControls(element, canvas, focus);
     if (status) status.textContent = "";
     element.dataset.diagramReady = "true";
   } catch (error) {
     element.dataset.diagramReady = "error";
     if (status) status.textContent = "図を表示できませんでした。";
   }
+}
+
+// At a readable scale, centred on the current task; the whole flow when nothing is waiting.
+function focusOn(canvas, shape) {
+  if (!shape) {
+    canvas.zoom("fit-viewport", "auto");
+    return;
+  }
+  canvas.zoom(1.0);
+  const box = canvas.viewbox();
+  canvas.viewbox({
+    x: shape.x + shape.width / 2 - box.width / 2,
+    y: shape.y + shape.height / 2 - box.height / 2,
+    width: box.width,
+    height: box.height,
+  });
+}
+
+function bindControls(element, canvas, focus) {
+  const actions = {
+    "zoom-in": () => canvas.zoom(Math.min(canvas.zoom() * 1.25, 4)),
+    "zoom-out": () => canvas.zoom(Math.max(canvas.zoom() / 1.25, 0.2)),
+    fit: () => canvas.zoom("fit-viewport", "auto"),
+    focus,
+  };
+  for (const button of element.querySelectorAll("[data-diagram-action]")) {
+    const act = actions[button.dataset.diagramAction];
+    if (!act) continue;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      act();
+      element.dataset.zoom = canvas.zoom().toFixed(2);
+    });
+  }
+  element.dataset.zoom = canvas.zoom().toFixed(2);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
