@@ -201,7 +201,7 @@ def hold_council(flow: Flow, summary: str = "近隣からの情報", title: str 
             "members_present": ["福祉総務課 係長", "民生委員"],
             "all_members_pledged": True,
             "shared_summary": summary,
-            "council_course": "outreach",
+            "council_course": "watch",
             "revisit_after": "P14D",
         },
     )

@@ -87,6 +87,8 @@ class CaseView:
     evaluations: list[Evaluation] = field(default_factory=list)
     active_elements: list[str] = field(default_factory=list)
     completed_elements: list[str] = field(default_factory=list)
+    # Where the flow waits for a date or news, on the main diagram (when no task is open there).
+    waiting_elements: list[str] = field(default_factory=list)
     # Dated steps and awaited news a person may bring forward now (``startNow`` catch events).
     waiting: list[WaitingEvent] = field(default_factory=list)
     # Field name → {stored code: words}, from the forms of the case's process (性別, 評価 …).
@@ -160,7 +162,9 @@ def build(case: Case, viewer: User) -> CaseView:
         active_elements=active,
         completed_elements=completed,
     )
-    view.waiting = [w for w in instances.waiting_events(case) if w.start_now]
+    waiting = instances.waiting_events(case)
+    view.waiting = [w for w in waiting if w.start_now]
+    view.waiting_elements = _waiting_positions(current, waiting)
     view.words = forms.choice_titles(definitions.all_forms(current)) if current else {}
     _in_words(view)
     if view.open_items:
@@ -293,6 +297,21 @@ def _positions(
     active = sorted({e for i in mine if i.status == "open" and (e := on_main(i))})
     done = sorted({e for i in mine if i.status == "completed" and (e := on_main(i))} - set(active))
     return active, done
+
+
+def _waiting_positions(instance: ProcessInstance | None, waiting: list[WaitingEvent]) -> list[str]:
+    """Catch events the instance waits at, as main-diagram ids (a called process's wait shows on
+    its call activity); a case that waits for a date is shown where it waits."""
+    if instance is None:
+        return []
+    definition = instance.definition
+    calls = _call_activities(definition.content_hash, definition.key, definition.bpmn_xml)
+    found = {
+        w.element_id if w.process_key in (None, definition.key) else calls.get(w.process_key)
+        for w in waiting
+        if w.instance_id == instance.id
+    }
+    return sorted(e for e in found if e)
 
 
 _CALLS: dict[str, dict[str, str]] = {}

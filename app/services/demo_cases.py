@@ -119,7 +119,7 @@ def _in_support_council(case: Case, window: str) -> None:
             "meeting_date": _day(),
             "all_members_pledged": True,
             "approach_by": "welfare-division",
-            "council_course": "outreach",
+            "council_course": "watch",
             "revisit_after": "P14D",
         },
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
@@ -54,9 +54,15 @@ def _latest(case: Case, form_key: str) -> tuple[dict[str, Any], dict[str, Any], 
     if form_key == start_form:
         schema = instance.definition.forms.get(form_key) or {}
         return forms.with_pickers(schema), dict(case.intake or {}), case.created_at
+    # 支援会議 material is never shown beside another task, whatever a diagram declares.
     sub = db.session.scalar(
         select(FormSubmission)
-        .where(FormSubmission.case_id == case.id, FormSubmission.form_key == form_key)
+        .outerjoin(WorkItem, WorkItem.id == FormSubmission.work_item_id)
+        .where(
+            FormSubmission.case_id == case.id,
+            FormSubmission.form_key == form_key,
+            or_(WorkItem.id.is_(None), WorkItem.council_material.is_(False)),
+        )
         .order_by(FormSubmission.id.desc())
         .limit(1)
     )

@@ -80,4 +80,4 @@ def test_consent_obtained_later_rescopes_the_material(flow: Flow) -> None:
     [agenda] = db.session.scalars(select(MeetingCase)).all()
     assert agenda.rescoped_on is not None
     view = case_view.build(flow.refresh(), flow.user("demo-elderly"))
-    assert [a.decision for _, a in view.decisions] == ["outreach"] and view.council_dates == []
+    assert [a.decision for _, a in view.decisions] == ["watch"] and view.council_dates == []

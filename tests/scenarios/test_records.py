@@ -197,6 +197,9 @@ def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recor
     assert sum(a.user_id is not None for a in meeting.attendees) == 1
     [agenda] = meeting.cases
     assert (agenda.consent_status, agenda.decision) == ("not_given", "outreach")
+    flow.complete(
+        "outreach_visit", "demo-outreach", {"visit_date": flow.today(), "visit_result": "continue"}
+    )
     flow.deliver("consent_obtained", {"scope": "関係機関での共有"})
     [consent] = rows(Consent, case_id=flow.case.id)
     assert (consent.source, consent.purpose) == ("message", "関係機関での共有")

@@ -244,8 +244,13 @@ def test_no_consent_path_through_support_council_and_outreach_to_consent(flow: F
             "revisit_after": "P14D",
         },
     )
+    # The council chose outreach: the outreach worker visits at once, then at the revisit date.
+    assert flow.waiting() == {"outreach_visit": "outreach"}
+    assert flow.refresh().stage == "outreach"
+    flow.complete(
+        "outreach_visit", "demo-outreach", {"visit_date": flow.today(), "visit_result": "continue"}
+    )
     assert flow.waiting() == {}
-    assert flow.refresh().stage == "support_council"
     assert flow.pass_days(13) == 0
     assert flow.pass_days(1.1) == 1
     assert flow.waiting() == {"outreach_visit": "outreach"}

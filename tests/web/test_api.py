@@ -140,7 +140,7 @@ def test_a_message_from_another_system_reaches_the_waiting_case(client: FlaskCli
         {
             "meeting_date": flow.today(),
             "all_members_pledged": True,
-            "council_course": "outreach",
+            "council_course": "watch",
             "revisit_after": "P14D",
         },
     )

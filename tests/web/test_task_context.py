@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
+from app.services import task_context
 from tests.conftest import ServerLikeClient
 from tests.harness import Flow, accept_and_plan, first_assessment, plan
 from tests.web.support import log_in
@@ -52,3 +54,30 @@ def test_the_conference_shows_the_plan_and_a_revision_keeps_it(
     assert "就労の目標を加えてください" in html and "修正を求める" in html
     assert "生活費の見通しを立てる</textarea>" in html  # the previous plan, ready to revise
     assert plan()["goals"][0]["goal"] == "生活費の見通しを立てる"
+
+
+def test_council_material_is_never_shown_beside_another_task(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
+    )
+    flow.complete(
+        "support_council",
+        "demo-supervisor",
+        {
+            "meeting_date": flow.today(),
+            "all_members_pledged": True,
+            "shared_summary": "夜間の物音の情報",
+            "council_course": "outreach",
+            "revisit_after": "P14D",
+        },
+    )
+    [visit] = flow.open_items()
+    assert visit.element_id == "outreach_visit"
+    # Even a diagram that asks for the council's form beside the visit gets nothing.
+    monkeypatch.setattr(
+        task_context, "_properties", lambda item: {"showForms": "support_council.schema.json"}
+    )
+    assert task_context.shown(visit, flow.case, flow.user("demo-outreach")) == []

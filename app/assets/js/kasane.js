@@ -29,7 +29,12 @@ async function showDiagram(element) {
     for (const id of active) {
       canvas.addMarker(id, "active");
     }
-    const focus = () => focusOn(canvas, active.length ? registry.get(active[0]) : null);
+    const waiting = idsFrom(element, "waiting").filter((id) => registry.get(id));
+    for (const id of waiting) {
+      if (!active.includes(id)) canvas.addMarker(id, "waiting");
+    }
+    const here = active.length ? active : waiting;
+    const focus = () => focusOn(canvas, here.length ? registry.get(here[0]) : null);
     focus();
     bindControls(element, canvas, focus);
     if (status) status.textContent = "";
