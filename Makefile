@@ -52,7 +52,7 @@ test: install
 
 screenshots: install
 	mkdir -p build/screenshots
-	KASANE_SCREENSHOTS_DIR=$(CURDIR)/build/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py
+	KASANE_SCREENSHOTS_DIR=$(CURDIR)/build/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py tests/browser/test_journeys_consent.py tests/browser/test_journeys_delivery.py tests/browser/test_journeys_paths.py tests/browser/test_diagrams.py
 	@ls build/screenshots
 
 lint: install

@@ -35,7 +35,7 @@ def queue_counts(user: User) -> list[QueueCount]:
         merged = union_all(*parts).subquery()
         stmt = select(merged.c.queue, func.count()).group_by(merged.c.queue)
         counts = {queue: count for queue, count in db.session.execute(stmt)}
-    labels = _labels(keys)
+    labels = _labels_of(user, keys)
     rows = [QueueCount(key, labels.get(key, key), counts.get(key, 0)) for key in keys]
     return sorted(rows, key=lambda row: (_is_agency(row.key), row.label))
 
@@ -52,6 +52,15 @@ def assigned_count(user: User) -> int:
 
 def _is_agency(key: str) -> bool:
     return key.startswith(queues.agency_queue(""))
+
+
+def _labels_of(user: User, keys: list[str]) -> dict[str, str]:
+    """The names of the user's own queues, from what is loaded with the user."""
+    labels = {group.key: group.name for group in user.groups}
+    if user.agency is not None:
+        labels[queues.agency_queue(user.agency.code)] = user.agency.name
+    missing = [key for key in keys if key not in labels]
+    return {**labels, **(_labels(missing) if missing else {})}
 
 
 def _labels(keys: list[str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Group, User, UserSession
@@ -204,8 +205,14 @@ def check_session(
     now = now or utcnow()
     row = None
     if token:
+        # The user comes with their groups and agency: every page asks which queues are theirs.
         row = db.session.scalar(
-            select(UserSession).where(UserSession.token_hash == _token_hash(token))
+            select(UserSession)
+            .where(UserSession.token_hash == _token_hash(token))
+            .options(
+                joinedload(UserSession.user).selectinload(User.groups),
+                joinedload(UserSession.user).joinedload(User.agency),
+            )
         )
     if row is None or row.user_id != user_id:
         return SessionCheck(None, None, "unknown")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.models import Case, User
+from app.models import Case
 from app.models.base import utcnow
 from app.services import case_progress, overview, work_items
 from app.services.errors import InvalidInput
@@ -59,17 +59,13 @@ def index() -> str:
     flt = _filter_from(request.args.to_dict())
     page = work_items.listing(user, flt)
     case_ids = {item.case_id for item in page.items if item.case_id}
-    user_ids = {item.assignee_id for item in page.items if item.assignee_id}
+
     cases = (
         {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)))}
         if case_ids
         else {}
     )
-    people = (
-        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
-        if user_ids
-        else {}
-    )
+    people = {item.assignee_id: item.assignee for item in page.items if item.assignee is not None}
     counts = overview.queue_counts(user)
     return render_template(
         "inbox.html",
