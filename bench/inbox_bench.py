@@ -5,7 +5,9 @@ times (in-process, through the Flask test client) the inbox page and GET /api/v1
 a user who belongs to three group queues and an agency (whose queue holds cases the agency owns,
 cases referred to it with or without a standing consent, and cases it may not see): the first page
 and a filtered, sorted page. Prints a table and
-``RESULT {json}`` last. Sizes: KASANE_BENCH_OPEN (100000), KASANE_BENCH_DONE (1000000).
+``RESULT {json}`` last. Sizes: KASANE_BENCH_OPEN (100000), KASANE_BENCH_DONE (1000000); the share
+of open work in agency queues: KASANE_BENCH_AGENCY_SHARE (0.3; 0 gives the earlier shape, where
+every item sits in a group queue).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ DONE = int(os.environ.get("KASANE_BENCH_DONE", "1000000"))
 QUEUES, USERS, CASES, AGENCIES = 50, 2000, 20000, 20
 # A share of the open work sits in agency queues, where the access query must check that the
 # agency holds the case or got it by a referral the person's consent still covers.
-AGENCY_SHARE = 0.3
+AGENCY_SHARE = float(os.environ.get("KASANE_BENCH_AGENCY_SHARE", "0.3"))
 SAMPLES = int(os.environ.get("KASANE_BENCH_SAMPLES", "40"))
 BATCH = 20000
 
@@ -219,7 +221,7 @@ def run(url: str) -> dict[str, float]:
 
 
 def main() -> None:
-    result: dict[str, float | int | None] = {"open_items": OPEN}
+    result: dict[str, float | int | None] = {"open_items": OPEN, "agency_share": AGENCY_SHARE}
     with tempfile.TemporaryDirectory() as folder:
         print("SQLite", flush=True)
         sqlite = run(f"sqlite:///{folder}/inbox_bench.db")

@@ -8,6 +8,7 @@ disagree. A refusal looks exactly like "not found" to the caller, so nothing hin
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
@@ -124,29 +125,42 @@ def work_item_branches(actor: User) -> list[ColumnElement[bool]]:
     """
     if not _reads_cases(actor):
         return []
-    mine = queues.queues_of(actor)
-    own = queues.agency_queue(actor.agency.code) if actor.agency is not None else None
+    agency = (actor.agency.id, actor.agency.code) if actor.agency is not None else None
+    return list(
+        _branches(
+            actor.id, tuple(queues.queues_of(actor)), agency, actor.role in COUNCIL_CHAIR_ROLES
+        )
+    )
+
+
+@lru_cache(maxsize=512)
+def _branches(
+    actor_id: int, mine: tuple[str, ...], agency: tuple[int, str] | None, chairs: bool
+) -> tuple[ColumnElement[bool], ...]:
+    """The branches for one actor's standing (queues, agency, role): built once, since building
+    these statements costs more than running them on the hot path."""
+    own = queues.agency_queue(agency[1]) if agency is not None else None
     groups = [key for key in mine if key != own and not key.startswith(queues.agency_queue(""))]
-    chair = true() if actor.role in COUNCIL_CHAIR_ROLES else WorkItem.council_material.is_(False)
+    chair = true() if chairs else WorkItem.council_material.is_(False)
     branches: list[ColumnElement[bool]] = []
     if groups:
         branches.append(and_(WorkItem.queue.in_(groups), chair))
-    if own is not None:
+    if agency is not None:
         branches.append(
             and_(
                 WorkItem.queue == own,
-                or_(WorkItem.case_id.is_(None), agency_sees(actor.agency.id, WorkItem.case_id)),
+                or_(WorkItem.case_id.is_(None), agency_sees(agency[0], WorkItem.case_id)),
             )
         )
     branches.append(
         and_(
-            WorkItem.assignee_id == actor.id,
+            WorkItem.assignee_id == actor_id,
             WorkItem.queue.not_in(mine) if mine else true(),
             _group_queue(),
             chair,
         )
     )
-    return branches
+    return tuple(branches)
 
 
 def work_item_filter(actor: User) -> ColumnElement[bool]:
