@@ -28,7 +28,7 @@ from app.models import (
     WaitingEvent,
     WorkItem,
 )
-from app.services import access, definitions, forms, instances, settings
+from app.services import access, definitions, form_words, forms, instances, settings
 
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 DECISION_LABELS = {
@@ -165,7 +165,7 @@ def build(case: Case, viewer: User) -> CaseView:
     waiting = instances.waiting_events(case)
     view.waiting = [w for w in waiting if w.start_now]
     view.waiting_elements = _waiting_positions(current, waiting)
-    view.words = forms.choice_titles(definitions.all_forms(current)) if current else {}
+    view.words = form_words.choice_titles(definitions.all_forms(current)) if current else {}
     _in_words(view)
     if view.open_items:
         view.workable = set(
@@ -226,7 +226,7 @@ def _person(case: Case, viewer: User) -> dict[str, Any]:
     shown.setdefault("氏名", "（未記入）")
     born = shown.get("生年月日")
     if isinstance(born, date) and settings.current().get("birth_date_wareki"):
-        era = forms.wareki_year(born)
+        era = form_words.wareki_year(born)
         if era:
             shown["生年月日（和暦）"] = era
     if person.address:

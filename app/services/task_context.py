@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
-from app.services import access, definitions, form_i18n, forms
+from app.services import access, definitions, form_i18n, form_words, forms
 
 Row = tuple[str, Any]  # (label, text) or (label, list of rows)
 
@@ -89,7 +89,9 @@ def shown(
         kind = schema.get("x-infoKind", "consultation")
         if kinds is not None and kind not in kinds:
             continue
-        found.append(ShownRecord(str(schema.get("title") or key), at, forms.summary(schema, data)))
+        found.append(
+            ShownRecord(str(schema.get("title") or key), at, form_words.summary(schema, data))
+        )
     return found
 
 

@@ -21,6 +21,7 @@ from app.services import (
     case_progress,
     consent,
     definitions,
+    form_words,
     forms,
     instances,
     queues,
@@ -328,7 +329,7 @@ def complete(
         )
         if case is not None:
             properties = run.properties_of(item.element_id, item.process_key)
-            words = forms.choice_labels(schema, data)
+            words = form_words.choice_labels(schema, data)
             case_progress.on_submission(case, item.element_id, data, properties, actor, words)
         instances.persist(instance, run, now=now)
         audit.record(
