@@ -62,3 +62,38 @@ def test_participation_is_done_in_the_browser_and_a_dated_step_can_start_now(
     worker.choose("定着の状況", "定着した")
     worker.press("完了する")
     assert "完了しました" in worker.flash()
+
+    # A crisis call: the coordinator asks for monitoring now from the case page, proposes to end
+    # the multi-agency support, the conference evaluates, and the next primary agency takes over.
+    coordinator.follow("ケース一覧")
+    coordinator.follow("K-")
+    coordinator.page.get_by_role(
+        "button", name="「随時のモニタリング要請」を今すぐ知らせる"
+    ).click()
+    coordinator.page.wait_for_load_state()
+    assert "今すぐ始めました" in coordinator.flash()
+    coordinator.open_task("モニタリング")
+    assert "就労体験から始める" in coordinator.text()  # the plan, shown beside the form
+    coordinator.fill("実施日", today.isoformat())
+    coordinator.choose("きっかけ", "危機・急な変化")
+    coordinator.choose("モニタリングの結論", "終結を提案する（評価へ）")
+    coordinator.press("完了する")
+    assert "完了しました" in coordinator.flash()
+
+    supervisor.open_task("評価（重層的支援会議）")
+    supervisor.fill("評価日", today.isoformat())
+    supervisor.fill("目標", "就労体験から始める")
+    supervisor.choose("結果", "達成")
+    supervisor.choose("評価の結論", "終結する")
+    supervisor.pick("終結の種類", "主担当機関へ移行")
+    supervisor.pick("終結後の主担当機関", "【デモ】中央地域包括支援センター")
+    supervisor.press("完了する")
+    assert "完了しました" in supervisor.flash()
+
+    window = Person(new_page(), base, "demo-elderly")
+    window.open_task("終結後の引継ぎ（主担当機関）")
+    window.fill("引継ぎを受けた日", today.isoformat())
+    window.fill("引継ぎの内容", "就労体験を続けられるよう見守る")
+    window.press("完了する")
+    assert "完了しました" in window.flash()
+    window.shot("handover-done")

@@ -74,7 +74,7 @@ def test_switching_to_english_changes_the_login_page_and_the_inbox(web: FlaskCli
     inbox = html_of(web, "/inbox")
     assert '<html lang="en">' in inbox
     assert "<h1>Inbox</h1>" in inbox
-    assert '<label for="q">Search by case number or title</label>' in inbox
+    assert '<label for="q">Search by case number, title, name or kana</label>' in inbox
     assert ">All queues</a>" in inbox and ">Due date, soonest first</option>" in inbox
     assert "No tasks match." in inbox
 
