@@ -187,8 +187,11 @@ def approve(flow: Flow) -> None:
     )
 
 
-def hold_council(flow: Flow, summary: str = "近隣からの情報", title: str | None = None) -> Meeting:
-    """A new case without consent taken to the 支援会議, which shares ``summary``; the meeting."""
+def hold_council(
+    flow: Flow, summary: str = "近隣からの情報", title: str | None = None, course: str = "watch"
+) -> Meeting:
+    """A new case without consent taken to the 支援会議, which shares ``summary`` and decides
+    ``course`` (watch, outreach, emergency); the meeting."""
     flow.open_case(title=title) if title else flow.open_case()
     flow.complete(
         "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
@@ -201,7 +204,7 @@ def hold_council(flow: Flow, summary: str = "近隣からの情報", title: str 
             "members_present": ["福祉総務課 係長", "民生委員"],
             "all_members_pledged": True,
             "shared_summary": summary,
-            "council_course": "watch",
+            "council_course": course,
             "revisit_after": "P14D",
         },
     )

@@ -215,10 +215,6 @@ def info_kinds_for(actor: User, case: Case) -> set[str] | None:
     return kinds
 
 
-def has_active_consent(case: Case) -> bool:
-    return bool(db.session.scalar(select(_consent_stands(case.id))))
-
-
 def owners(case: Case) -> set[int]:
     """The window that took the case and its primary agency: they hold the record as their own."""
     return {a for a in (case.intake_agency_id, case.primary_agency_id) if a}

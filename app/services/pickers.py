@@ -20,10 +20,3 @@ def choices(kind: str) -> list[tuple[str, str]]:
             )
         ]
     return []
-
-
-def name_of(kind: str, code: str | None) -> str | None:
-    """The name a stored code stands for (for showing a submitted value)."""
-    if not code:
-        return None
-    return dict(choices(kind)).get(code)

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from app.services import task_context
 from tests.conftest import ServerLikeClient
-from tests.harness import Flow, accept_and_plan, first_assessment, plan
+from tests.harness import Flow, accept_and_plan, first_assessment, hold_council, plan
 from tests.web.support import log_in
 
 
@@ -59,21 +59,7 @@ def test_the_conference_shows_the_plan_and_a_revision_keeps_it(
 def test_council_material_is_never_shown_beside_another_task(
     flow: Flow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flow.open_case()
-    flow.complete(
-        "first_assessment", "demo-elderly", first_assessment("coordination", consent="not_given")
-    )
-    flow.complete(
-        "support_council",
-        "demo-supervisor",
-        {
-            "meeting_date": flow.today(),
-            "all_members_pledged": True,
-            "shared_summary": "夜間の物音の情報",
-            "council_course": "outreach",
-            "revisit_after": "P14D",
-        },
-    )
+    hold_council(flow, "夜間の物音の情報", course="outreach")
     [visit] = flow.open_items()
     assert visit.element_id == "outreach_visit"
     # Even a diagram that asks for the council's form beside the visit gets nothing.
