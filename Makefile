@@ -8,7 +8,7 @@ JS_STAMP := node_modules/.installed
 BUNDLE := app/static/build/kasane.js
 CATALOG := app/translations/en/LC_MESSAGES/messages
 
-.PHONY: install run test lint bench worker messages clean
+.PHONY: install run serve test lint bench worker messages clean
 
 install: $(PY_STAMP) $(BUNDLE) $(CATALOG).mo
 
@@ -43,6 +43,16 @@ run: install
 	@$(FLASK) kasane worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production-like: gunicorn (2 workers) and the timer worker on the PostgreSQL of DATABASE_URL.
+serve: install
+	@case "$$DATABASE_URL" in postgresql*) ;; *) echo "DATABASE_URL を PostgreSQL に向けてください（例: postgresql+psycopg://postgres@127.0.0.1:5432/kasane）"; exit 1;; esac
+	$(FLASK) db upgrade
+	$(FLASK) kasane deploy
+	@echo "http://127.0.0.1:8000/ で起動します（Ctrl+C で終了）"
+	@$(FLASK) kasane worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - 'app:create_app()'
 
 worker: install
 	$(FLASK) kasane worker

@@ -16,6 +16,7 @@ def register_web(app: Flask) -> None:
         council,
         errors,
         filters,
+        health,
         home,
         i18n,
         inbox,
@@ -28,6 +29,7 @@ def register_web(app: Flask) -> None:
     filters.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(inbox.bp)
