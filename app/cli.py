@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.specs import DeployError
 from app.extensions import db
-from app.services import definitions, demo, demo_cases, events, instances, users
+from app.services import definitions, demo, demo_cases, events, instances, metrics, users
 from app.services.errors import ServiceError
 
 kasane = AppGroup("kasane", help="Kasane の運用コマンド")
@@ -86,10 +86,13 @@ def worker_command(interval: float, once: bool) -> None:
     while not stopping["stop"]:
         try:
             fired = events.fire_due_timers()
+            metrics.WORKER_ROUNDS.labels("ok").inc()
+            metrics.TIMERS_FIRED.inc(fired)
         except SQLAlchemyError as exc:
             # The database may be restarting; keep the worker alive and try again next round.
             db.session.rollback()
             current_app.logger.warning("timer round failed: %s", exc.__class__.__name__)
+            metrics.WORKER_ROUNDS.labels("failed").inc()
             fired = 0
         if fired:
             click.echo(f"タイマーを {fired} 件処理しました")

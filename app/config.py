@@ -56,6 +56,7 @@ def flask_config(settings: Settings, instance_path: str) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 512 * 1024,
         "KASANE_IDLE_MINUTES": int(os.environ.get("KASANE_IDLE_MINUTES", "30")),
+        "KASANE_METRICS_TOKEN": os.environ.get("KASANE_METRICS_TOKEN") or None,
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
         "BABEL_DEFAULT_LOCALE": "ja",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Tokyo",

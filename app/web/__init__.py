@@ -20,11 +20,13 @@ def register_web(app: Flask) -> None:
         home,
         i18n,
         inbox,
+        observability,
         processes,
         security,
         tasks,
     )
 
+    observability.init_app(app)
     auth.init_app(app)
     filters.init_app(app)
     i18n.init_app(app)

@@ -7,7 +7,9 @@ from flask_babel import gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.services import metrics
 from app.services.errors import ServiceError
+from app.web.observability import request_id
 
 HTTP_MESSAGES = {
     400: lazy_gettext("リクエストの内容が正しくありません。"),
@@ -32,15 +34,21 @@ def error_response(
     status: int, code: str, message: str, fields: dict[str, str] | None = None
 ) -> Response:
     """The one error shape: JSON under /api, a page in the user's language elsewhere."""
+    metrics.ERRORS.labels(code).inc()
     if wants_json():
-        body: dict[str, object] = {"code": code, "message": message}
+        body: dict[str, object] = {"code": code, "message": message, "request_id": request_id()}
         if fields:
             body["fields"] = fields
         response = jsonify({"error": body})
     else:
         response = Response(
             render_template(
-                "error.html", status=status, message=message, fields=fields or {}, back=_back()
+                "error.html",
+                status=status,
+                message=message,
+                fields=fields or {},
+                back=_back(),
+                request_id=request_id(),
             )
         )
     response.status_code = status
@@ -80,7 +88,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
-        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        app.logger.exception(
+            "unexpected error on %s %s (request %s)", request.method, request.path, request_id()
+        )
         from app.extensions import db
 
         db.session.rollback()

@@ -248,7 +248,7 @@ def assert_error_shape(response: TestResponse) -> None:
     error = body["error"]
     assert isinstance(error.get("code"), str) and error["code"]
     assert isinstance(error.get("message"), str) and error["message"]
-    assert set(error) <= {"code", "message", "fields"}
+    assert set(error) <= {"code", "message", "fields", "request_id"}
 
 
 @dataclass
