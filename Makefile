@@ -32,7 +32,7 @@ $(CATALOG).mo: $(CATALOG).po | $(PY_STAMP)
 
 # After marking new strings for translation: bring them into the .po, then translate what is empty.
 messages: $(PY_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --project=Kasane -o messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --project=Kasane -o messages.pot .
 	$(BIN)/pybabel update -i messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 run: install
@@ -62,7 +62,7 @@ test: install
 
 screenshots: install
 	mkdir -p build/screenshots
-	KASANE_SCREENSHOTS_DIR=$(CURDIR)/build/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py tests/browser/test_journeys_consent.py tests/browser/test_journeys_delivery.py tests/browser/test_journeys_paths.py tests/browser/test_diagrams.py
+	KASANE_SCREENSHOTS_DIR=$(CURDIR)/build/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py tests/browser/test_diagrams.py tests/browser/test_api_reference.py $(wildcard tests/browser/test_journeys_*.py)
 	@ls build/screenshots
 
 lint: install

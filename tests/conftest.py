@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.extensions import db
 
-pytest_plugins = ["tests.harness"]
+pytest_plugins = ["tests.harness", "tests.journey_paths"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = os.environ.get("KASANE_CHROMIUM", "/usr/bin/chromium")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,29 @@ def flow(ctx: Flask, demo: None) -> Iterator[Flow]:
     definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
     with time_machine.travel(START, tick=False) as clock:
         yield Flow(clock)
+
+
+class Calendar:
+    """The calendar of a browser journey: days pass for the live server (it runs in this process)
+    and the test alike, and the timer worker then runs one round, as ``flask kasane worker`` does
+    every few seconds. Logins end as days pass, so people log in again."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+
+    def pass_days(self, days: float) -> int:
+        """Move on ``days``; how many waiting processes the worker's round moved on."""
+        later = datetime.now(UTC) + timedelta(days=days)
+        self._stack.enter_context(time_machine.travel(later, tick=True))
+        fired = events.fire_due_timers()
+        db.session.remove()
+        return fired
+
+
+@pytest.fixture
+def calendar(ctx: Flask) -> Iterator[Calendar]:
+    with ExitStack() as stack:
+        yield Calendar(stack)
 
 
 def plan(

@@ -22,6 +22,8 @@ from app.engine.specs import SpecBundle
 
 _SCRIPT_ENGINE = make_script_engine()
 _MAX_ROUNDS = 100
+_CAME_FROM = "kasane_came_from"
+_REACHED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
 _TIMER_TYPES = (
     "DurationTimerEventDefinition",
     "TimeDateEventDefinition",
@@ -93,6 +95,17 @@ class Snapshot:
     dropped_tasks: int = 0
     task_count: int = 0
     waiting: list[Waiting] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One sequence flow the instance went along since it was loaded: from one BPMN element to
+    the next, in the process (or called process) ``process_key``."""
+
+    process_key: str
+    source_id: str
+    target_id: str
 
 
 class Run:
@@ -101,6 +114,7 @@ class Run:
     def __init__(self, bundle: SpecBundle, workflow: BpmnWorkflow) -> None:
         self.bundle = bundle
         self.workflow = workflow
+        self._recorded = {task.id for task in self._reached_tasks()}
 
     @classmethod
     def start(cls, bundle: SpecBundle, data: dict[str, Any] | None = None) -> Run:
@@ -139,6 +153,7 @@ class Run:
         self._advance()
 
     def snapshot(self, compact: bool = True) -> Snapshot:
+        steps = self.steps()
         dropped = history.compact(self.workflow) if compact else 0
         waiting = self.waiting_events()
         return Snapshot(
@@ -153,7 +168,35 @@ class Run:
             dropped_tasks=dropped,
             task_count=len(self.workflow.tasks),
             waiting=self.waiting(),
+            steps=steps,
         )
+
+    def steps(self) -> list[Step]:
+        """The flows taken since the last call (or since loading). A flow counts as taken when
+        the element it leads to is reached: an activity or gateway ready, running or done, a
+        catch event once its event has come (while it waits, the token has not moved on, and an
+        event-based gateway's other alternatives are never taken). Tasks the engine adds for
+        itself (joins, boundary-event splits) are skipped over to the nearest BPMN element."""
+        taken = []
+        for task in sorted(self._reached_tasks(), key=lambda t: t.last_state_change):
+            if task.id in self._recorded:
+                continue
+            self._recorded.add(task.id)
+            source = _came_from(task)
+            if task.task_spec.bpmn_id is not None and source is not None:
+                taken.append(Step(task.workflow.spec.name, source, task.task_spec.bpmn_id))
+        # Compaction may cut a waiting task loose from where it came from: note it on the task.
+        for wf in (self.workflow, *self.workflow.subprocesses.values()):
+            for task in wf.get_tasks(state=TaskState.WAITING):
+                if _CAME_FROM not in task.internal_data:
+                    task.internal_data[_CAME_FROM] = _came_from(task)
+        return taken
+
+    def _reached_tasks(self) -> list[Any]:
+        found = []
+        for wf in (self.workflow, *self.workflow.subprocesses.values()):
+            found.extend(t for t in wf.tasks.values() if t.has_state(_REACHED))
+        return found
 
     def properties_of(self, element_id: str, process_key: str | None = None) -> dict[str, str]:
         """The Kasane properties of an element (``stage``, ``dueInDays``, ...), from the spec."""
@@ -285,6 +328,16 @@ class Run:
                 cause.message_ja if cause else f"プロセスの実行中にエラーが発生しました: {exc}"
             )
             raise EngineError(message, element_id) from exc
+
+
+def _came_from(task: Any) -> str | None:
+    """The BPMN element a task was reached from (past the engine's own helper tasks)."""
+    if _CAME_FROM in task.internal_data:
+        return task.internal_data[_CAME_FROM]
+    source = task.parent
+    while source is not None and source.task_spec.bpmn_id is None:
+        source = source.parent
+    return source.task_spec.bpmn_id if source is not None else None
 
 
 def _script_error(exc: BaseException) -> ScriptError | None:

@@ -13,6 +13,7 @@ from app.models.users import Agency, ApiToken, Group, Membership, User, UserSess
 from app.models.workflow import (
     FormSubmission,
     MessageSubscription,
+    PathStep,
     ProcessDefinition,
     ProcessInstance,
     WaitingEvent,
@@ -50,6 +51,7 @@ __all__ = [
     "Setting",
     "User",
     "UserSession",
+    "PathStep",
     "WaitingEvent",
     "WorkItem",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy import JSON, CheckConstraint, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
 
@@ -33,3 +33,10 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """A CHECK that the database itself refuses any value outside ``values`` (named
+    ``ck_<table>_<column>`` by the naming convention)."""
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)

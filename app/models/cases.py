@@ -9,14 +9,17 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import JSONDoc, UTCDateTime, utcnow
+from app.models.base import JSONDoc, UTCDateTime, one_of, utcnow
 from app.models.users import Agency
+
+CASE_STATUSES = ("open", "interrupted", "closed")
 
 
 class Case(db.Model):
     """A support case (ケース) for a person and household."""
 
     __tablename__ = "support_case"
+    __table_args__ = (one_of("status", CASE_STATUSES),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)

@@ -8,16 +8,20 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import UTCDateTime, one_of, utcnow
 from app.models.users import Agency
 
 STATUSES = ("sent", "accepted", "declined", "done", "withdrawn")
+
+
+REFERRAL_STATUSES = ("sent", "accepted", "declined", "done")
 
 
 class Referral(db.Model):
     """A case passed from one window to another: purpose, consent basis and status."""
 
     __tablename__ = "referral"
+    __table_args__ = (one_of("status", REFERRAL_STATUSES),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), index=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import UTCDateTime, one_of, utcnow
 
 ROLES = {
     "window_worker": "窓口相談員",
@@ -42,6 +42,7 @@ class User(UserMixin, db.Model):
     """A person who logs in; roles decide what the services allow."""
 
     __tablename__ = "user_account"
+    __table_args__ = (one_of("role", tuple(ROLES)),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)

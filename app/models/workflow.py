@@ -17,8 +17,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import JSONDoc, UTCDateTime, utcnow
+from app.models.base import JSONDoc, UTCDateTime, one_of, utcnow
 from app.models.users import User
+
+INSTANCE_STATUSES = ("running", "waiting", "completed")
+WORK_ITEM_STATUSES = ("open", "completed", "cancelled")
+WAITING_KINDS = ("timer", "message")
 
 
 class ProcessDefinition(db.Model):
@@ -48,6 +52,7 @@ class ProcessInstance(db.Model):
     """A running (or finished) process; its engine state is stored without the specs."""
 
     __tablename__ = "process_instance"
+    __table_args__ = (one_of("status", INSTANCE_STATUSES),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -73,6 +78,7 @@ class WorkItem(db.Model):
 
     __tablename__ = "work_item"
     __table_args__ = (
+        one_of("status", WORK_ITEM_STATUSES),
         UniqueConstraint("instance_id", "task_id"),
         # The access query reads open work from this index alone (counts, and the ids of a page
         # in due order): council_material, id and case_id are in the key for that.
@@ -153,6 +159,7 @@ class WaitingEvent(db.Model):
 
     __tablename__ = "waiting_event"
     __table_args__ = (
+        one_of("kind", WAITING_KINDS),
         UniqueConstraint("instance_id", "element_id"),
         Index("ix_waiting_event_due", "kind", "due_at"),
     )
@@ -169,3 +176,20 @@ class WaitingEvent(db.Model):
     # The element declares ``startNow``: the person responsible may act before the date.
     start_now: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PathStep(db.Model):
+    """A sequence flow an instance went along (from one element to the next), appended at each
+    step and never rewritten: the path a case took, drawn on its diagram, and counted per flow
+    for the people who watch and change the process."""
+
+    __tablename__ = "path_step"
+    __table_args__ = (Index("ix_path_step_flow", "process_key", "source_id", "target_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("support_case.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(120))
+    source_id: Mapped[str] = mapped_column(String(120))
+    target_id: Mapped[str] = mapped_column(String(120))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from app.extensions import db
@@ -58,11 +59,11 @@ def listing(
     """A page of the cases the actor may open, newest first; the listing is audited."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(
-            "状態の指定が正しくありません。", fields={"status": "一覧から選んでください。"}
+            _("状態の指定が正しくありません。"), fields={"status": _("一覧から選んでください。")}
         )
     if page < 1 or not 1 <= per_page <= 100:
         raise InvalidInput(
-            "ページの指定が正しくありません。", fields={"page": "1以上で指定してください。"}
+            _("ページの指定が正しくありません。"), fields={"page": _("1以上で指定してください。")}
         )
     stmt: Select[Any] = (
         select(Case, Person.name)

@@ -14,6 +14,7 @@ from app.models.base import utcnow
 from app.services import records
 
 OPEN, INTERRUPTED, CLOSED = "open", "interrupted", "closed"
+ENDING_STAGES = {"closed", "returned"}
 
 # 社会福祉法106条の4第2項の号: which activity a stage of the flow belongs to (reporting, subsidy).
 ACT_OF_STAGE = {
@@ -77,7 +78,9 @@ def on_step(
     if not acts <= set(case.act_items or []):
         case.act_items = sorted(set(case.act_items or []) | acts)
     if completed:
-        if case.stage != "closed" or case.status != CLOSED:
+        # A flow that ends by handing the case back to its primary agency says so (「主担当機関へ
+        # 戻す」); every other end is 終結.
+        if case.stage not in ENDING_STAGES:
             case.stage = "closed"
         case.status = CLOSED
         case.closed_at = case.closed_at or utcnow()

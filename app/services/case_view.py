@@ -20,6 +20,7 @@ from app.models import (
     HouseholdMember,
     Meeting,
     MeetingCase,
+    PathStep,
     Person,
     ProcessInstance,
     Referral,
@@ -83,12 +84,16 @@ class CaseView:
     referrals: list[Referral] = field(default_factory=list)
     plans: list[SupportPlan] = field(default_factory=list)
     decisions: list[tuple[Meeting, MeetingCase]] = field(default_factory=list)
-    council_dates: list[str] = field(default_factory=list)
+    council_dates: list[date] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     active_elements: list[str] = field(default_factory=list)
     completed_elements: list[str] = field(default_factory=list)
     # Where the flow waits for a date or news, on the main diagram (when no task is open there).
     waiting_elements: list[str] = field(default_factory=list)
+    # The flows the case went along on the main diagram ("source>target"), drawn as its path.
+    taken_flows: list[str] = field(default_factory=list)
+    # The called processes the case stands in now (参加支援, アウトリーチ), each with its diagram.
+    inside: list[CalledView] = field(default_factory=list)
     # Dated steps and awaited news a person may bring forward now (``startNow`` catch events).
     waiting: list[WaitingEvent] = field(default_factory=list)
     # Field name → {stored code: words}, from the forms of the case's process (性別, 評価 …).
@@ -98,6 +103,17 @@ class CaseView:
     # Kinds of information left out because the person's consent does not let them cross to the
     # viewer's window (labels, in the order of ``forms.INFO_KINDS``).
     withheld: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CalledView:
+    """Where the case stands inside a called process, for that process's own diagram."""
+
+    key: str
+    name: str
+    active: list[str]
+    waiting: list[str]
+    taken: list[str]
 
 
 RESTRICTED_TEXT = "（取扱注意のため表示しません）"
@@ -154,9 +170,7 @@ def build(case: Case, viewer: User) -> CaseView:
             (m, a) for m, a in agendas if m.kind != "support_council" or a.rescoped_on is not None
         ],
         council_dates=[
-            m.held_on.isoformat()
-            for m, a in agendas
-            if m.kind == "support_council" and a.rescoped_on is None
+            m.held_on for m, a in agendas if m.kind == "support_council" and a.rescoped_on is None
         ],
         evaluations=_of_case(Evaluation, case, Evaluation.id),
         active_elements=active,
@@ -165,6 +179,8 @@ def build(case: Case, viewer: User) -> CaseView:
     waiting = instances.waiting_events(case)
     view.waiting = [w for w in waiting if w.start_now]
     view.waiting_elements = _waiting_positions(current, waiting)
+    if current is not None:
+        view.taken_flows, view.inside = _paths(current, view.open_items, waiting)
     view.words = form_words.choice_titles(definitions.all_forms(current)) if current else {}
     _in_words(view)
     if view.open_items:
@@ -314,6 +330,37 @@ def _waiting_positions(instance: ProcessInstance | None, waiting: list[WaitingEv
     return sorted(e for e in found if e)
 
 
+def _paths(
+    instance: ProcessInstance, open_items: list[WorkItem], waiting: list[WaitingEvent]
+) -> tuple[list[str], list[CalledView]]:
+    """The path taken on the main diagram, and a view of each called process the case is in."""
+    taken: dict[str, set[str]] = {}
+    for key, source, target in db.session.execute(
+        select(PathStep.process_key, PathStep.source_id, PathStep.target_id)
+        .where(PathStep.instance_id == instance.id)
+        .distinct()
+    ):
+        taken.setdefault(key, set()).add(f"{source}>{target}")
+    main = instance.definition.key
+    keys = {i.process_key for i in open_items if i.instance_id == instance.id}
+    keys |= {w.process_key for w in waiting if w.instance_id == instance.id}
+    inside = []
+    for key in sorted(k for k in keys if k not in (None, main)):
+        called = definitions.called_definition(instance.definition, key)
+        if called is None:
+            continue
+        inside.append(
+            CalledView(
+                key=key,
+                name=called.name,
+                active=sorted({i.element_id for i in open_items if i.process_key == key}),
+                waiting=sorted({w.element_id for w in waiting if w.process_key == key}),
+                taken=sorted(taken.get(key, ())),
+            )
+        )
+    return sorted(taken.get(main, ())), inside
+
+
 _CALLS: dict[str, dict[str, str]] = {}
 
 
@@ -359,15 +406,21 @@ def _timeline(
                     f"「{item.title}」は不要になりました",
                 )
             )
-    for event in db.session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.case_id == case.id,
-            AuditEvent.action.in_(
-                ["process.message", "process.timer", "process.start_now", "case.reopen"]
-            ),
+    events = list(
+        db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.case_id == case.id,
+                AuditEvent.action.in_(
+                    ["process.message", "process.timer", "process.start_now", "case.reopen"]
+                ),
+            )
         )
-    ):
-        entries.append(TimelineEntry(event.at, event.actor_name, _event_label(event)))
+    )
+    # People by the name staff know them by (never a login name); the worker is 「システム」.
+    actors = _user_names({e.actor_id for e in events})
+    for event in events:
+        who = actors.get(event.actor_id, event.actor_name) if event.actor_id else "システム"
+        entries.append(TimelineEntry(event.at, who, _event_label(event)))
     return sorted(entries, key=lambda e: e.at)
 
 
@@ -383,4 +436,5 @@ def _event_label(event: AuditEvent) -> str:
         return f"「{event.detail.get('name', '')}」を予定日より前に始めました"
     if event.action == "case.reopen":
         return f"ケースを再開しました（第{event.detail.get('cycle')}期）"
-    return "予定日になりました（タイマー）"
+    names = "・".join(f"「{name}」" for name in event.detail.get("names") or [])
+    return f"予定日になりました（{names}）" if names else "予定日になりました"

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -33,25 +34,25 @@ def open_case(
     problems: dict[str, str] = {}
     title = (title or "").strip() if isinstance(title, str) else ""
     if not title:
-        problems["title"] = "件名は必須です。入力してください。"
+        problems["title"] = _("件名は必須です。入力してください。")
     elif len(title) > 200:
-        problems["title"] = "件名は200文字以内で入力してください。"
+        problems["title"] = _("件名は200文字以内で入力してください。")
     problems.update(forms.unusable_text({"title": title}))
     agency = actor.agency
     if agency_code:
         agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
         if agency is None:
-            problems["agency"] = "登録されている窓口を指定してください。"
+            problems["agency"] = _("登録されている窓口を指定してください。")
     elif agency is None:
-        problems["agency"] = "受付窓口を指定してください。"
+        problems["agency"] = _("受付窓口を指定してください。")
     start_form = intake_form()
     if not isinstance(intake, dict):
-        problems["intake"] = "申込票の内容はJSONオブジェクトで送ってください。"
+        problems["intake"] = _("申込票の内容はJSONオブジェクトで送ってください。")
     elif start_form is not None:
         problems.update(forms.errors_for(start_form, intake))
     if problems:
         raise InvalidInput(
-            "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=problems
+            _("入力内容に誤りがあります。各項目のメッセージを確認してください。"), fields=problems
         )
     with instances.saving():
         return _record_case(actor, title, intake, agency)
@@ -107,10 +108,11 @@ def reopen(case_id: int, actor: User, reason: str) -> Case:
     """Start a new support cycle for a closed case: same person and household, history intact."""
     case = get(case_id, actor)
     if case.status != "closed":
-        raise Conflict("終結していないケースは再開できません。")
+        raise Conflict(_("終結していないケースは再開できません。"))
     if not reason.strip() or forms.unusable_text(reason):
         raise InvalidInput(
-            "再開の理由を入力してください。", fields={"reason": "必須項目です。入力してください。"}
+            _("再開の理由を入力してください。"),
+            fields={"reason": _("必須項目です。入力してください。")},
         )
     agency = actor.agency or case.primary_agency or case.intake_agency
     with instances.saving():
@@ -136,7 +138,7 @@ def get(case_id: int, actor: User) -> Case:
     if case is None or not access.may_see_case(actor, case):
         known = case.id if case is not None else None
         audit.record_alone("case.view", "case", case_id, actor, outcome="denied", case_id=known)
-        raise NotFound("指定されたケースは見つかりません。")
+        raise NotFound(_("指定されたケースは見つかりません。"))
     audit.record("case.view", "case", case.id, actor, case_id=case.id)
     audit.commit_read()
     return case
@@ -155,12 +157,18 @@ def summary(case: Case) -> dict[str, Any]:
     return {"instances": instances_, "open_items": open_items}
 
 
-def diagram_xml(case: Case) -> str | None:
-    """The BPMN of the case's current process version (for the position viewer)."""
+def diagram_xml(case: Case, process_key: str | None = None) -> str | None:
+    """The BPMN of the case's current process version (for the position viewer), or of the
+    version of ``process_key`` it calls."""
     instance = db.session.scalar(
         select(ProcessInstance)
         .where(ProcessInstance.case_id == case.id)
         .order_by(ProcessInstance.id.desc())
         .limit(1)
     )
-    return instance.definition.bpmn_xml if instance is not None else None
+    if instance is None:
+        return None
+    if process_key is None or process_key == instance.definition.key:
+        return instance.definition.bpmn_xml
+    called = definitions.called_definition(instance.definition, process_key)
+    return called.bpmn_xml if called is not None else None

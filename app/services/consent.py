@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
@@ -16,13 +18,13 @@ from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 # Forms whose completion shares the case's information beyond the window that holds it, with the
 # purpose of that sharing (``PURPOSES``).
 SHARING_STEPS = {
-    "support_plan": ("coordination", "支援プランの作成（関係機関での共有）"),
-    "plan_conference": ("conference", "重層的支援会議"),
+    "support_plan": ("coordination", _l("支援プランの作成（関係機関での共有）")),
+    "plan_conference": ("conference", _l("重層的支援会議")),
 }
 PURPOSES = {
-    "referral": "他の窓口へのつなぎ",
-    "coordination": "多機関協働での支援の検討（アセスメント・支援プラン）",
-    "conference": "重層的支援会議での検討",
+    "referral": _l("他の窓口へのつなぎ"),
+    "coordination": _l("多機関協働での支援の検討（アセスメント・支援プラン）"),
+    "conference": _l("重層的支援会議での検討"),
 }
 
 
@@ -50,10 +52,10 @@ def gaps(consent: Consent, agency: Agency | None, purpose: str, kinds: set[str])
     if agency is not None and not covers(consent, agency):
         missing.append(agency.name)
     if consent.purposes and purpose not in consent.purposes:
-        missing.append(f"目的「{PURPOSES.get(purpose, purpose)}」")
+        missing.append(_("目的「%(name)s」", name=str(PURPOSES.get(purpose, purpose))))
     if consent.info_kinds:
         for kind in sorted(kinds - set(consent.info_kinds)):
-            missing.append(f"情報「{forms.INFO_KINDS.get(kind, kind)}」")
+            missing.append(_("情報「%(name)s」", name=str(forms.INFO_KINDS.get(kind, kind))))
     return missing
 
 
@@ -68,7 +70,7 @@ def unshared(case: Case, element_id: str, schema: dict[str, Any]) -> list[str] |
     found = [gaps(c, None, purpose, kinds) for c in active(case)]
     if any(not missing for missing in found):
         return None
-    return sorted({m for missing in found for m in missing}) or ["有効な同意がありません"]
+    return sorted({m for missing in found for m in missing}) or [_("有効な同意がありません")]
 
 
 def check_share(
@@ -87,10 +89,10 @@ def check_share(
         target = db.session.scalar(select(Agency).where(Agency.code == data.get("referral_to")))
         if target is None:
             raise InvalidInput(
-                "つなぎ先の窓口が見つかりません。",
-                fields={"referral_to": "つなぎ先の窓口を一覧から選んでください。"},
+                _("つなぎ先の窓口が見つかりません。"),
+                fields={"referral_to": _("つなぎ先の窓口を一覧から選んでください。")},
             )
-        purpose, what = "referral", f"{target.name}へのつなぎ"
+        purpose, what = "referral", _("%(agency)sへのつなぎ", agency=target.name)
     elif element_id in SHARING_STEPS:
         purpose, what = SHARING_STEPS[element_id]
     else:
@@ -118,7 +120,9 @@ def check_share(
                 detail={"basis": basis},
             )
             raise Forbidden(
-                "同意によらない情報共有を行う権限がありません。スーパーバイザーに相談してください。"
+                _(
+                    "同意によらない情報共有を行う権限がありません。スーパーバイザーに相談してください。"
+                )
             )
         audit.record(
             "consent.override",
@@ -138,10 +142,19 @@ def check_share(
         outcome="denied",
         detail={"step": element_id, "outside": outside},
     )
-    beyond = f"（範囲外: {'、'.join(outside)}）" if outside else "（有効な同意がありません）"
+    beyond = (
+        _("（範囲外: %(items)s）", items=_("、").join(outside))
+        if outside
+        else _("（有効な同意がありません）")
+    )
     raise Forbidden(
-        f"本人の同意の範囲外のため、{what}はできません{beyond}。同意を得るか、権限のある職員が法的根拠と理由を記録してください。",
-        fields={"consent_override_reason": "同意の範囲外です。"},
+        _(
+            "本人の同意の範囲外のため、%(what)sはできません%(beyond)s。"
+            "同意を得るか、権限のある職員が法的根拠と理由を記録してください。",
+            what=str(what),
+            beyond=beyond,
+        ),
+        fields={"consent_override_reason": _("同意の範囲外です。")},
     )
 
 
@@ -151,13 +164,13 @@ def withdraw(
     """Record that the person withdrew consent; further sharing stops at once."""
     consent = db.session.get(Consent, consent_id)
     if consent is None or consent.case_id != case.id:
-        raise NotFound("指定された同意の記録は見つかりません。")
+        raise NotFound(_("指定された同意の記録は見つかりません。"))
     if consent.withdrawn_on is not None:
-        raise Conflict("この同意はすでに撤回されています。")
+        raise Conflict(_("この同意はすでに撤回されています。"))
     if not reason.strip() or forms.unusable_text(reason):
         raise InvalidInput(
-            "撤回の理由（本人の申し出の内容）を入力してください。",
-            fields={"reason": "必須項目です。入力してください。"},
+            _("撤回の理由（本人の申し出の内容）を入力してください。"),
+            fields={"reason": _("必須項目です。入力してください。")},
         )
     consent.withdrawn_on = today or clock.today()
     consent.withdrawal_reason = reason.strip()
@@ -200,8 +213,8 @@ def record_obtained(
     given_on = date.fromisoformat(data["consent_date"])
     if given_on > today:
         raise InvalidInput(
-            "入力内容に誤りがあります。各項目のメッセージを確認してください。",
-            fields={"consent_date": "今日より後の日付は入力できません。"},
+            _("入力内容に誤りがあります。各項目のメッセージを確認してください。"),
+            fields={"consent_date": _("今日より後の日付は入力できません。")},
         )
     scope = dict(data.get("consent_scope") or {})
     row = records.record_consent_obtained(case, scope, "case_page", actor, given_on)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from app.extensions import db
@@ -60,7 +61,7 @@ def keep_material(meeting: Meeting, chair: User, data: dict[str, Any]) -> None:
 def _meeting(meeting_id: int) -> Meeting:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or meeting.kind != "support_council":
-        raise NotFound("指定された支援会議は見つかりません。")
+        raise NotFound(_("指定された支援会議は見つかりません。"))
     return meeting
 
 
@@ -76,7 +77,7 @@ def select_members(meeting_id: int, chair: User, usernames: list[str]) -> list[M
         # Only the chair learns that the meeting exists: anyone else gets the same answer as for
         # an id that names nothing, or a 重層的支援会議.
         audit.record_alone("council.members", "meeting", meeting_id, chair, outcome="denied")
-        raise NotFound("指定された支援会議は見つかりません。")
+        raise NotFound(_("指定された支援会議は見つかりません。"))
     chosen = list(
         db.session.scalars(
             select(User).where(
@@ -94,8 +95,8 @@ def select_members(meeting_id: int, chair: User, usernames: list[str]) -> list[M
             detail={"reason": "unknown_member"},
         )
         raise InvalidInput(
-            "構成員に選べない利用者が含まれています。",
-            fields={"members": "登録されている利用者を選んでください。"},
+            _("構成員に選べない利用者が含まれています。"),
+            fields={"members": _("登録されている利用者を選んでください。")},
         )
     added = []
     for user in chosen:
@@ -122,7 +123,7 @@ def sign_pledge(meeting_id: int, member: User) -> None:
     attendee = _attendee(meeting, member)
     if attendee is None:
         audit.record_alone("council.pledge", "meeting", meeting_id, member, outcome="denied")
-        raise NotFound("指定された支援会議は見つかりません。")
+        raise NotFound(_("指定された支援会議は見つかりません。"))
     attendee.pledge_signed, attendee.pledged_at = True, utcnow()
     audit.record("council.pledge", "meeting", meeting.id, member)
     db.session.commit()
@@ -162,10 +163,10 @@ def material(meeting_id: int, member: User, today: date | None = None) -> dict[s
             detail={"reason": reason},
         )
         if reason == "no_pledge":
-            raise PledgeRequired("守秘義務の誓約をしてから閲覧してください。", meeting)
+            raise PledgeRequired(_("守秘義務の誓約をしてから閲覧してください。"), meeting)
         if reason == "expired":
-            raise Forbidden("この支援会議の資料の閲覧期間は終了しました。")
-        raise NotFound("指定された支援会議は見つかりません。")
+            raise Forbidden(_("この支援会議の資料の閲覧期間は終了しました。"))
+        raise NotFound(_("指定された支援会議は見つかりません。"))
     cases = list(
         db.session.scalars(select(MeetingCase).where(MeetingCase.meeting_id == meeting.id))
     )

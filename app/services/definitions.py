@@ -223,3 +223,18 @@ def all_forms(instance: ProcessInstance) -> list[dict[str, Any]]:
         found.extend((row.forms or {}).values())
         pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
     return found
+
+
+def called_definition(definition: ProcessDefinition, key: str) -> ProcessDefinition | None:
+    """The version of process ``key`` that ``definition`` calls (directly or further down)."""
+    seen: set[int] = set()
+    pending = [definition]
+    while pending:
+        row = pending.pop(0)
+        if row is None or row.id in seen:
+            continue
+        seen.add(row.id)
+        if row.key == key and row is not definition:
+            return row
+        pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
+    return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from app.extensions import db
@@ -39,14 +40,16 @@ class AuditQuery:
 def _require_auditor(actor: User, what: str) -> None:
     if actor.role != AUDITOR:
         audit.record_alone(what, "audit", None, actor, outcome="denied")
-        raise Forbidden("監査記録を扱えるのは監査担当だけです。")
+        raise Forbidden(_("監査記録を扱えるのは監査担当だけです。"))
 
 
 def search(actor: User, query: AuditQuery) -> list[AuditEvent]:
     """Audit events by person, by user and by period (newest first); the search itself is audited."""
     _require_auditor(actor, "audit.search")
     if not 1 <= query.limit <= 1000:
-        raise InvalidInput("件数は1〜1000で指定してください。", fields={"limit": "範囲外です。"})
+        raise InvalidInput(
+            _("件数は1〜1000で指定してください。"), fields={"limit": _("範囲外です。")}
+        )
     stmt = select(AuditEvent)
     if query.person_id is not None:
         stmt = stmt.where(
@@ -89,7 +92,7 @@ def person_record(actor: User, person_id: int) -> bytes:
     _require_auditor(actor, "disclosure.export")
     person = db.session.get(Person, person_id)
     if person is None:
-        raise NotFound("指定された人の記録は見つかりません。")
+        raise NotFound(_("指定された人の記録は見つかりません。"))
     case_rows = list(
         db.session.scalars(select(Case).where(Case.person_id == person.id).order_by(Case.id))
     )

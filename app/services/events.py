@@ -11,7 +11,7 @@ from app.engine.runtime import NotWaitingForMessage, NotWaitingForTimer
 from app.extensions import db
 from app.models import Case, MessageSubscription, ProcessInstance, User, WaitingEvent
 from app.models.base import utcnow
-from app.services import access, audit, instances, records
+from app.services import access, audit, instances, metrics, records
 from app.services.errors import Conflict, NotFound, ProcessFailure
 
 
@@ -47,19 +47,47 @@ def fire_due_timers(now: datetime | None = None, limit: int = 100) -> int:
         if instance is None:
             db.session.rollback()
             continue
+        lag = (utcnow() - instance.next_timer_at).total_seconds()
         try:
+            # What came due, by the names the diagram gives it (the case timeline shows them).
+            due = _due_timer_names(instance, now)
             run = instances.resume(instance)
             with instances.engine_errors():
                 run.fire_due_timers()
             with instances.saving():
                 instances.persist(instance, run, now=now)
                 audit.record(
-                    "process.timer", "process_instance", instance.id, None, case_id=instance.case_id
+                    "process.timer",
+                    "process_instance",
+                    instance.id,
+                    None,
+                    case_id=instance.case_id,
+                    detail={"names": due} if due else None,
                 )
             fired += 1
+            metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
         except ProcessFailure as exc:
             _record_failure(instance_id, exc.message)
+        except Conflict:
+            # A person completed a task of the same instance meanwhile: nothing of this round was
+            # saved, the timer is still due, and the next round tries again on the new state.
+            db.session.rollback()
     return fired
+
+
+def _due_timer_names(instance: ProcessInstance, now: datetime) -> list[str]:
+    return sorted(
+        set(
+            db.session.scalars(
+                select(WaitingEvent.name).where(
+                    WaitingEvent.instance_id == instance.id,
+                    WaitingEvent.kind == "timer",
+                    WaitingEvent.due_at.is_not(None),
+                    WaitingEvent.due_at <= now,
+                )
+            )
+        )
+    )
 
 
 def _record_failure(instance_id: int, message: str) -> None:

@@ -8,6 +8,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
@@ -15,19 +17,19 @@ from app.services import clock
 from app.services.errors import InvalidInput
 
 _TYPE_NAMES = {
-    "string": "文字列",
-    "integer": "整数",
-    "number": "数値",
-    "boolean": "はい／いいえ",
-    "array": "一覧",
-    "object": "項目のまとまり",
-    "null": "空欄",
+    "string": _l("文字列"),
+    "integer": _l("整数"),
+    "number": _l("数値"),
+    "boolean": _l("はい／いいえ"),
+    "array": _l("一覧"),
+    "object": _l("項目のまとまり"),
+    "null": _l("空欄"),
 }
 _FORMAT_NAMES = {
-    "date": "日付（YYYY-MM-DD）",
-    "date-time": "日時",
-    "email": "メールアドレス",
-    "time": "時刻",
+    "date": _l("日付（YYYY-MM-DD）"),
+    "date-time": _l("日時"),
+    "email": _l("メールアドレス"),
+    "time": _l("時刻"),
 }
 _FORMAT_CHECKER = FormatChecker()
 
@@ -63,36 +65,40 @@ def message_ja(error: ValidationError) -> str:
     kind, value = error.validator, error.validator_value
     custom = (error.schema or {}).get("x-errorMessage") if isinstance(error.schema, dict) else None
     if isinstance(custom, str):
-        return custom
+        return _(custom)  # a form's own message, in English too when the catalogue has it
     messages = {
-        "required": lambda: "必須項目です。入力してください。",
-        "type": lambda: f"{_type_label(value)}で入力してください。",
+        "required": lambda: _("必須項目です。入力してください。"),
+        "type": lambda: _("%(kind)sで入力してください。", kind=_type_label(value)),
         "minLength": lambda: (
-            "入力してください。" if value == 1 else f"{value}文字以上で入力してください。"
+            _("入力してください。")
+            if value == 1
+            else _("%(n)s文字以上で入力してください。", n=value)
         ),
-        "maxLength": lambda: f"{value}文字以内で入力してください。",
-        "minimum": lambda: f"{value}以上の値を入力してください。",
-        "maximum": lambda: f"{value}以下の値を入力してください。",
-        "exclusiveMinimum": lambda: f"{value}より大きい値を入力してください。",
-        "exclusiveMaximum": lambda: f"{value}より小さい値を入力してください。",
-        "enum": lambda: "選択肢の中から選んでください。",
-        "const": lambda: "この値は選べません。",
-        "format": lambda: f"{_FORMAT_NAMES.get(value, value)}の形式で入力してください。",
-        "pattern": lambda: "入力の形式が正しくありません。",
+        "maxLength": lambda: _("%(n)s文字以内で入力してください。", n=value),
+        "minimum": lambda: _("%(n)s以上の値を入力してください。", n=value),
+        "maximum": lambda: _("%(n)s以下の値を入力してください。", n=value),
+        "exclusiveMinimum": lambda: _("%(n)sより大きい値を入力してください。", n=value),
+        "exclusiveMaximum": lambda: _("%(n)sより小さい値を入力してください。", n=value),
+        "enum": lambda: _("選択肢の中から選んでください。"),
+        "const": lambda: _("この値は選べません。"),
+        "format": lambda: _(
+            "%(kind)sの形式で入力してください。", kind=str(_FORMAT_NAMES.get(value, value))
+        ),
+        "pattern": lambda: _("入力の形式が正しくありません。"),
         "minItems": lambda: (
-            f"{value}件以上選んでください。" if value > 1 else "1件以上選んでください。"
+            _("%(n)s件以上選んでください。", n=value) if value > 1 else _("1件以上選んでください。")
         ),
-        "maxItems": lambda: f"{value}件以内にしてください。",
-        "uniqueItems": lambda: "同じものが重複しています。",
-        "additionalProperties": lambda: "このフォームにない項目が含まれています。",
+        "maxItems": lambda: _("%(n)s件以内にしてください。", n=value),
+        "uniqueItems": lambda: _("同じものが重複しています。"),
+        "additionalProperties": lambda: _("このフォームにない項目が含まれています。"),
     }
-    return messages.get(kind, lambda: "入力内容が正しくありません。")()
+    return messages.get(kind, lambda: _("入力内容が正しくありません。"))()
 
 
 def _type_label(value: Any) -> str:
     if isinstance(value, list):
-        return "または".join(_TYPE_NAMES.get(v, v) for v in value)
-    return _TYPE_NAMES.get(value, str(value))
+        return _("または").join(str(_TYPE_NAMES.get(v, v)) for v in value)
+    return str(_TYPE_NAMES.get(value, str(value)))
 
 
 def errors_for(schema: dict[str, Any], data: Any) -> dict[str, str]:
@@ -125,7 +131,7 @@ def _future_date_errors(schema: dict[str, Any], data: Any, path: str = "") -> di
         if prop.get("x-notFuture") and isinstance(value, str):
             try:
                 if date.fromisoformat(value) > clock.today():
-                    found[name] = "今日より後の日付は入力できません。"
+                    found[name] = _("今日より後の日付は入力できません。")
             except ValueError:
                 pass  # a malformed date already has its own message
         elif isinstance(value, dict):
@@ -146,12 +152,12 @@ def unusable_text(value: Any, path: str = "") -> dict[str, str]:
     found: dict[str, str] = {}
     if isinstance(value, str):
         if _bad_text(value):
-            found[path or "_form"] = "使用できない文字（制御文字など）が含まれています。"
+            found[path or "_form"] = _("使用できない文字（制御文字など）が含まれています。")
     elif isinstance(value, dict):
         for key, inner in value.items():
             name = f"{path}.{key}" if path else str(key)
             if isinstance(key, str) and _bad_text(key):
-                found[path or "_form"] = "使用できない文字（制御文字など）が含まれています。"
+                found[path or "_form"] = _("使用できない文字（制御文字など）が含まれています。")
             found.update(unusable_text(inner, name))
     elif isinstance(value, list):
         for index, inner in enumerate(value):
@@ -172,7 +178,7 @@ def _date_order_errors(schema: dict[str, Any], data: dict[str, Any]) -> dict[str
             continue  # a malformed date already has its own message
         if later <= earlier:
             title = (schema["properties"].get(other) or {}).get("title", other)
-            found[key] = f"{title}より後の日付にしてください。"
+            found[key] = _("%(title)sより後の日付にしてください。", title=title)
     return found
 
 
@@ -180,27 +186,27 @@ def validate(schema: dict[str, Any], data: Any) -> None:
     """Raise InvalidInput with per-field messages when ``data`` does not satisfy ``schema``."""
     if not isinstance(data, dict):
         raise InvalidInput(
-            "フォームの内容はJSONオブジェクトで送ってください。",
-            fields={"_form": "形式が正しくありません。"},
+            _("フォームの内容はJSONオブジェクトで送ってください。"),
+            fields={"_form": _("形式が正しくありません。")},
         )
     found = errors_for(schema, data)
     if found:
         raise InvalidInput(
-            "入力内容に誤りがあります。各項目のメッセージを確認してください。", fields=found
+            _("入力内容に誤りがあります。各項目のメッセージを確認してください。"), fields=found
         )
 
 
 PICKER_MESSAGE = "選択肢の中から選んでください。"
 # The kinds of information a consent names (the intake's 共有してよい情報の種類), as fields declare them.
 INFO_KINDS = {
-    "basic": "基本情報（氏名・連絡先等）",
-    "household": "世帯の状況",
-    "consultation": "相談の内容",
-    "health_disability": "健康・障害の状況",
-    "income_benefits": "収入・公的給付（生活保護等）",
-    "debt": "債務の状況",
-    "support_history": "これまでの支援の経過",
-    "other": "その他",
+    "basic": _l("基本情報（氏名・連絡先等）"),
+    "household": _l("世帯の状況"),
+    "consultation": _l("相談の内容"),
+    "health_disability": _l("健康・障害の状況"),
+    "income_benefits": _l("収入・公的給付（生活保護等）"),
+    "debt": _l("債務の状況"),
+    "support_history": _l("これまでの支援の経過"),
+    "other": _l("その他"),
 }
 
 
@@ -260,12 +266,12 @@ def validate_draft(schema: dict[str, Any], data: Any) -> None:
     """
     if not isinstance(data, dict):
         raise InvalidInput(
-            "下書きの内容はJSONオブジェクトで送ってください。",
-            fields={"_form": "形式が正しくありません。"},
+            _("下書きの内容はJSONオブジェクトで送ってください。"),
+            fields={"_form": _("形式が正しくありません。")},
         )
     found = unusable_text(data)
     if not found and len(json.dumps(data, ensure_ascii=False, default=str)) > DRAFT_MAX_CHARS:
-        found = {"_form": f"下書きが大きすぎます（{DRAFT_MAX_CHARS:,}文字まで）。"}
+        found = {"_form": _("下書きが大きすぎます（%(n)s文字まで）。", n=f"{DRAFT_MAX_CHARS:,}")}
     if not found:
         validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
         for error in validator.iter_errors(data):
@@ -273,7 +279,7 @@ def validate_draft(schema: dict[str, Any], data: Any) -> None:
                 found.setdefault(field_path(error), message_ja(error))
     if found:
         raise InvalidInput(
-            "下書きを保存できません。各項目のメッセージを確認してください。", fields=found
+            _("下書きを保存できません。各項目のメッセージを確認してください。"), fields=found
         )
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,6 +17,7 @@ from app.extensions import db
 from app.models import (
     Case,
     MessageSubscription,
+    PathStep,
     ProcessDefinition,
     ProcessInstance,
     User,
@@ -88,8 +90,10 @@ def engine_errors() -> Iterator[None]:
         yield
     except EngineError as exc:
         db.session.rollback()
-        where = f"（要素 {exc.element_id}）" if exc.element_id else ""
-        raise ProcessFailure(f"プロセスを進められませんでした{where}: {exc.message_ja}") from exc
+        where = _("（要素 %(id)s）", id=exc.element_id) if exc.element_id else ""
+        raise ProcessFailure(
+            _("プロセスを進められませんでした%(where)s: %(why)s", where=where, why=exc.message_ja)
+        ) from exc
 
 
 @contextmanager
@@ -103,7 +107,7 @@ def saving() -> Iterator[None]:
         if isinstance(exc, OperationalError) and "locked" not in str(exc):
             raise
         raise Conflict(
-            "他の操作と同時に更新されました。画面を更新してもう一度お試しください。"
+            _("他の操作と同時に更新されました。画面を更新してもう一度お試しください。")
         ) from exc
 
 
@@ -126,6 +130,17 @@ def persist(
     new_tasks = _sync_work_items(instance, snap.ready_tasks, case, now)
     _sync_subscriptions(instance, snap.waiting_messages)
     _sync_waiting(instance, snap.waiting, now)
+    db.session.add_all(
+        PathStep(
+            instance_id=instance.id,
+            case_id=instance.case_id,
+            process_key=step.process_key,
+            source_id=step.source_id,
+            target_id=step.target_id,
+            taken_at=now,
+        )
+        for step in snap.steps
+    )
     if case is not None:
         case_progress.on_step(case, instance, snap.completed, new_tasks)
 

@@ -3,20 +3,22 @@
 assessment), and answers carried forward into the form.
 
 Both are declared on the task in its diagram, never named here: ``showForms`` lists form keys whose
-latest submission on the case is shown, ``prefillFrom`` names the form whose latest answers start
-the task's own form. The intake (the process's start form) is the case's 相談受付・申込票.
+latest submission on the case is shown, ``prefillFrom`` names the forms whose latest answers start
+the task's own form (the first that has a record), ``showOpenWork`` shows the case's other open tasks (what a supervisor checks
+when a case stalls). The intake (the process's start form) is the case's 相談受付・申込票.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
-from app.services import access, definitions, form_i18n, form_words, forms
+from app.models import Agency, Case, FormSubmission, Group, ProcessInstance, User, WorkItem
+from app.services import access, definitions, form_i18n, form_words, forms, queues
 
 Row = tuple[str, Any]  # (label, text) or (label, list of rows)
 
@@ -78,7 +80,9 @@ def shown(
     """The records the task declares in ``showForms``, within what the viewer may see."""
     if case is None:
         return []
-    kinds = access.info_kinds_for(viewer, case)
+    # The 支援会議 (社会福祉法106条の6) is where what the windows know is shared without consent:
+    # its chair (the only one who opens its task) sees what the task declares, consent or not.
+    kinds = None if item.council_material else access.info_kinds_for(viewer, case)
     found = []
     for key in _keys(_properties(item).get("showForms")):
         latest = _latest(case, key)
@@ -95,14 +99,59 @@ def shown(
     return found
 
 
+@dataclass
+class OpenWork:
+    """Another open task of the case: what it is, when it was due, who holds it (in words)."""
+
+    title: str
+    due_at: datetime | None
+    holder: str
+    assigned: bool
+
+
+def open_work(item: WorkItem, case: Case | None) -> list[OpenWork]:
+    """The case's other open tasks, when the task declares ``showOpenWork`` (a stalled case)."""
+    if case is None or _properties(item).get("showOpenWork") != "true":
+        return []
+    others = db.session.scalars(
+        select(WorkItem)
+        .where(
+            WorkItem.case_id == case.id,
+            WorkItem.status == "open",
+            WorkItem.element_id != item.element_id,
+        )
+        .order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.id)
+    )
+    return [
+        OpenWork(
+            other.title,
+            other.due_at,
+            other.assignee.display_name if other.assignee else _queue_name(other.queue),
+            other.assignee is not None,
+        )
+        for other in others
+    ]
+
+
+def _queue_name(queue: str) -> str:
+    """A work queue in words: the agency's or the group's name."""
+    prefix = queues.agency_queue("")
+    if queue.startswith(prefix):
+        name = db.session.scalar(select(Agency.name).where(Agency.code == queue[len(prefix) :]))
+    else:
+        name = db.session.scalar(select(Group.name).where(Group.key == queue))
+    return name or queue
+
+
 def prefill(item: WorkItem, case: Case | None, schema: dict[str, Any]) -> dict[str, Any]:
-    """Answers carried into the task's form from ``prefillFrom`` (fields of the same name)."""
-    source = _properties(item).get("prefillFrom")
-    if case is None or not source:
+    """Answers carried into the task's form from ``prefillFrom`` (fields of the same name): the
+    first form listed that has a record on the case (a re-assessment starts from the last one)."""
+    if case is None:
         return {}
-    latest = _latest(case, source)
-    if latest is None:
-        return {}
-    _, data, _ = latest
     own = schema.get("properties") or {}
-    return {key: value for key, value in data.items() if key in own}
+    for source in _keys(_properties(item).get("prefillFrom")):
+        latest = _latest(case, source)
+        if latest is not None:
+            _, data, _ = latest
+            return {key: value for key, value in data.items() if key in own}
+    return {}

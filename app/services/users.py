@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -32,7 +33,7 @@ def password_problems(password: str, username: str = "") -> list[str]:
     """Japanese reasons a password is not acceptable (empty when it is)."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+        problems.append(_("パスワードは%(n)s文字以上にしてください。", n=MIN_PASSWORD_LENGTH))
     kinds = sum(
         [
             any(c.islower() for c in password),
@@ -42,9 +43,9 @@ def password_problems(password: str, username: str = "") -> list[str]:
         ]
     )
     if kinds < 3:
-        problems.append("英小文字・英大文字・数字・記号のうち3種類以上を含めてください。")
+        problems.append(_("英小文字・英大文字・数字・記号のうち3種類以上を含めてください。"))
     if username and username.lower() in password.lower():
-        problems.append("パスワードにユーザー名を含めないでください。")
+        problems.append(_("パスワードにユーザー名を含めないでください。"))
     return problems
 
 
@@ -70,7 +71,7 @@ def create_user(
     problems = password_problems(password, username)
     if problems:
         raise InvalidInput(
-            "パスワードが条件を満たしていません。", fields={"password": " ".join(problems)}
+            _("パスワードが条件を満たしていません。"), fields={"password": " ".join(problems)}
         )
     user = User(
         username=username,
@@ -112,7 +113,7 @@ def set_password(user: User, password: str) -> int:
 def find(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"ユーザー「{username}」は見つかりません。")
+        raise NotFound(_("ユーザー「%(name)s」は見つかりません。", name=username))
     return user
 
 

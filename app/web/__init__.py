@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class RecordId(IntegerConverter):
+    """``<int:…>`` in every route: a record id the database can hold (1 … 2³¹−1); anything else
+    matches no route (404), instead of reaching the database as a number it cannot store."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's own name)
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def register_web(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
+    app.url_map.converters["int"] = RecordId
     from app.web import (
         admin,
         api,
@@ -21,6 +33,7 @@ def register_web(app: Flask) -> None:
         i18n,
         inbox,
         observability,
+        openapi,
         processes,
         security,
         tasks,
@@ -41,5 +54,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     errors.init_app(app)

@@ -120,7 +120,7 @@ def record_consent(case_id: int) -> Response | tuple[str, int]:
 @login_required
 def diagram(case_id: int) -> Response:
     case = cases.get(case_id, current_user._get_current_object())
-    xml = cases.diagram_xml(case)
+    xml = cases.diagram_xml(case, request.args.get("process") or None)
     if xml is None:
         return Response("", status=404)
     return Response(xml, mimetype="application/xml")

@@ -68,6 +68,7 @@ def _page(
         override_error=errors.get(OVERRIDE_FIELDS[1], "") if gaps is not None else "",
         case_link=case is not None and access.may_see_case(user, case),
         records=task_context.shown(item, case, user, language()) if item.status == "open" else [],
+        open_work=task_context.open_work(item, case) if item.status == "open" else [],
         schema=schema,
         fields=form_render.fields(schema, values, errors),
         form_errors=form_render.form_errors(schema, errors),

@@ -8,16 +8,21 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from app.extensions import db
+from app.models import PathStep
 from app.services import definitions
+from tests import journey_paths
 
 ROOT = Path(__file__).parent.parent.parent
 
 
 @pytest.fixture
-def live_server(ctx: Flask, demo: None) -> Iterator[str]:
-    """The app served over HTTP on a free local port, with the real processes deployed."""
+def live_server(request: pytest.FixtureRequest, ctx: Flask, demo: None) -> Iterator[str]:
+    """The app served over HTTP on a free local port, with the real processes deployed. After a
+    journey, the flows its cases took are left for the path check (``tests/journey_paths.py``)."""
     definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
     server = make_server("127.0.0.1", 0, ctx, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -27,6 +32,10 @@ def live_server(ctx: Flask, demo: None) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+    steps = db.session.execute(
+        select(PathStep.process_key, PathStep.source_id, PathStep.target_id).distinct()
+    )
+    journey_paths.write_trace(request.node.nodeid, [tuple(row) for row in steps])
 
 
 @pytest.fixture

@@ -20,11 +20,15 @@ class Person:
 
     def __init__(self, page: Any, base: str, username: str) -> None:
         self.page, self.base, self.username = page, base, username
-        page.goto(f"{base}/login")
-        page.get_by_label("ユーザー名").fill(username)
-        page.get_by_label("パスワード").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="ログイン").click()
-        page.wait_for_url(f"{base}/")
+        self.log_in()
+
+    def log_in(self) -> None:
+        """Log in (again: after days have passed, yesterday's login has ended)."""
+        self.page.goto(f"{self.base}/login")
+        self.page.get_by_label("ユーザー名").fill(self.username)
+        self.page.get_by_label("パスワード").fill(DEMO_PASSWORD)
+        self.page.get_by_role("button", name="ログイン").click()
+        self.page.wait_for_url(f"{self.base}/")
 
     # Moving around -------------------------------------------------------------------------
     def go(self, path: str) -> None:
@@ -46,9 +50,31 @@ class Person:
         with self.page.expect_navigation():
             link.first.click()
 
+    def open_case(self, words: str) -> None:
+        """Find a case in this person's case list by its title and open its page."""
+        self.follow("ケース一覧")
+        self.fill("ケース番号・件名・氏名・ふりがなで検索", words)
+        self.press("検索")
+        self.follow("K-")
+
+    def start_now(self, name: str) -> None:
+        """On the case page, bring a dated step forward (「…を今すぐ始める」) or say that awaited
+        news has come (「…を今すぐ知らせる」)."""
+        button = self.page.get_by_role("button", name=re.compile(f"「{re.escape(name)}」を今すぐ"))
+        with self.page.expect_navigation():
+            button.click()
+        assert "今すぐ始めました" in self.flash(), self.text()
+
     # Filling in ----------------------------------------------------------------------------
-    def fill(self, label: str, value: str) -> None:
-        self.page.get_by_label(label, exact=False).first.fill(value)
+    def fill(self, label: str, value: str, group: str | None = None) -> None:
+        """Type into a field; ``group`` names the box it is in (a repeated row: 「目標 2」)."""
+        scope = self.page.get_by_role("group", name=group, exact=True) if group else self.page
+        scope.get_by_label(label, exact=False).first.fill(value)
+
+    def add_row(self, what: str) -> None:
+        """Press 「行を追加」 under a repeated part of a form (「目標と役割分担」)."""
+        box = self.page.get_by_role("group", name=re.compile(re.escape(what)))
+        box.get_by_role("button", name=re.compile("行を追加")).last.click()
 
     def pick(self, label: str, option: str) -> None:
         """Choose a name from a drop-down list."""
@@ -78,6 +104,17 @@ class Person:
 
     def flash(self) -> str:
         return self.page.locator(".messages").inner_text()
+
+    def error(self, label: str) -> str:
+        """The message under a field after a refused submit (empty when the field is fine)."""
+        heading = self.page.locator("label, legend", has_text=label)
+        field = self.page.locator(".field--error", has=heading).last
+        return field.locator(".field-error").first.inner_text() if field.count() else ""
+
+    def fact(self, label: str) -> str:
+        """What the page states beside a heading such as 「状態」 or 「段階」."""
+        row = self.page.locator(".facts__row", has=self.page.locator("dt", has_text=label))
+        return row.first.locator("dd").inner_text()
 
     def value(self, label: str) -> str:
         return self.page.get_by_label(label, exact=False).first.input_value()
@@ -122,7 +159,9 @@ def accept_and_assess(coordinator: Person) -> None:
     coordinator.press("完了する")
 
 
-def fill_plan(coordinator: Person, goal: str, participation: bool = False) -> None:
+def fill_plan(
+    coordinator: Person, goal: str, participation: bool = False, outreach: bool = False
+) -> None:
     """Fill the 支援プラン form (one goal, primary agency くらし窓口, a year long); not submitted."""
     today = clock.today()
     coordinator.open_task("支援プランの作成")
@@ -134,5 +173,25 @@ def fill_plan(coordinator: Person, goal: str, participation: bool = False) -> No
     coordinator.fill("プランの終了日", today.replace(year=today.year + 1).isoformat())
     coordinator.fill("次の見直し日", today.replace(year=today.year + 1).isoformat())
     coordinator.choose("参加支援を依頼する", "はい" if participation else "いいえ")
-    coordinator.choose("アウトリーチを依頼する", "いいえ")
+    coordinator.choose("アウトリーチを依頼する", "はい" if outreach else "いいえ")
     coordinator.choose("本人がプランに同意している", "はい")
+
+
+def confer(supervisor: Person, outcome: str, **fields: str) -> None:
+    """The supervisor records the 重層的支援会議's conclusion (``fields``: label → text)."""
+    supervisor.open_task("重層的支援会議（プランの検討）")
+    supervisor.fill("開催日", clock.today().isoformat())
+    supervisor.choose("会議の結論", outcome)
+    supervisor.choose("社会資源は足りている", "はい")
+    for label, text in fields.items():
+        supervisor.fill(label, text)
+    supervisor.press("完了する")
+    assert "完了しました" in supervisor.flash(), supervisor.text()
+
+
+def decide(officer: Person) -> None:
+    """The municipality's 支援決定."""
+    officer.open_task("支援決定")
+    officer.fill("支援決定日", clock.today().isoformat())
+    officer.press("完了する")
+    assert "完了しました" in officer.flash(), officer.text()

@@ -42,6 +42,9 @@ def test_the_case_diagram_opens_on_the_current_task_with_zoom_controls(
     assert float(diagram.get_attribute("data-zoom")) == 1.0
     task = window.page.locator('.djs-element.active[data-element-id="first_assessment"]')
     assert task.is_visible() and task.bounding_box()["width"] > 60
+    # The way the case came is drawn: the flow from the start to the current task.
+    assert diagram.get_attribute("data-taken-shown") == "1"
+    assert window.page.locator(".djs-connection.taken").count() == 1
     window.page.get_by_role("button", name="全体を表示").click()
     assert float(diagram.get_attribute("data-zoom")) < 1.0
     window.page.get_by_role("button", name="拡大").click()

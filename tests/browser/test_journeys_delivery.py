@@ -53,6 +53,14 @@ def test_participation_is_done_in_the_browser_and_a_dated_step_can_start_now(
     worker.follow("ケース一覧")
     worker.follow("K-")
     assert "定着確認の時期" in worker.text()
+    # The case stands inside 参加支援: that process's own diagram shows where, and the way there.
+    called = worker.page.locator(".kasane-diagram").nth(1)
+    assert "呼び出し先のプロセス：参加支援" in worker.text()
+    worker.page.locator(".kasane-diagram[data-diagram-ready='true']").nth(1).wait_for()
+    assert (
+        called.locator('.djs-element.waiting[data-element-id="retention_check_due"]').count() == 1
+    )
+    assert int(called.get_attribute("data-taken-shown")) >= 3
     worker.shot("case-page-start-now")
     worker.page.get_by_role("button", name="「定着確認の時期」を今すぐ始める").click()
     worker.page.wait_for_load_state()

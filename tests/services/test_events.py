@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from flask import Flask
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from app.extensions import db
@@ -148,3 +149,38 @@ def test_a_timer_locked_by_another_worker_is_skipped(deployed: Flask) -> None:
             assert events.fire_due_timers() == 0
             other_worker.rollback()
         assert events.fire_due_timers() == 1
+
+
+def test_the_worker_survives_a_person_completing_the_same_instance_meanwhile(
+    deployed: Flask,
+) -> None:
+    """A step saved by someone else between the worker's read and its write is a Conflict: the
+    worker saves nothing for that instance, goes on, and fires the timer in its next round."""
+    if db.engine.dialect.name == "postgresql":
+        pytest.skip("on PostgreSQL the worker holds the row (FOR UPDATE): see the locked test")
+    instance_id = instances.start("waits", correlation_key="K-8").id
+    db.session.commit()
+    raced = {"done": False}
+
+    def someone_else_saves_first(session, *_: object) -> None:
+        if raced["done"]:
+            return
+        raced["done"] = True
+        with db.engine.begin() as other:  # another request, on its own connection
+            other.execute(
+                ProcessInstance.__table__.update()
+                .where(ProcessInstance.id == instance_id)
+                .values(lock_version=ProcessInstance.lock_version + 1)
+            )
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=4), tick=False):
+        sa_event.listen(db.session, "before_flush", someone_else_saves_first)
+        try:
+            assert events.fire_due_timers() == 0  # lost the race: nothing saved, no crash
+        finally:
+            sa_event.remove(db.session, "before_flush", someone_else_saves_first)
+        assert raced["done"]
+        instance = db.session.get(ProcessInstance, instance_id)
+        assert _elements(instance) == [] and instance.next_timer_at is not None
+        assert events.fire_due_timers() == 1  # the next round fires it, once
+        assert _elements(db.session.get(ProcessInstance, instance_id)) == ["revisit"]

@@ -40,3 +40,27 @@ def test_every_form_has_a_complete_english_catalogue() -> None:
         english = form_i18n.localized(schema, path.name, "en")
         left = KANA_KANJI.findall(json.dumps(english, ensure_ascii=False))
         assert left == [], f"{path.name}: untranslated text remains"
+
+
+def test_validation_messages_read_in_english_too(flow: Flow, client: FlaskClient) -> None:
+    flow.open_case()
+    [item] = flow.open_items()
+    log_in(client, "demo-elderly")
+    token = csrf_from(client.get("/"))
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/"})
+    page = client.get(f"/tasks/{item.id}")
+    response = client.post(
+        f"/tasks/{item.id}", data={"csrf_token": csrf_from(page), "action": "complete"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Some entries need correcting" in html
+    assert "This field is required" in html
+    assert "必須項目です" not in html and "入力内容に誤りがあります" not in html
+    # Back in Japanese, the same refusal speaks Japanese.
+    client.post("/language", data={"csrf_token": token, "lang": "ja", "next": "/"})
+    page = client.get(f"/tasks/{item.id}")
+    response = client.post(
+        f"/tasks/{item.id}", data={"csrf_token": csrf_from(page), "action": "complete"}
+    )
+    assert "必須項目です。入力してください。" in response.get_data(as_text=True)

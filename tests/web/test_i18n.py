@@ -155,7 +155,7 @@ def _marked_strings() -> set[tuple[str | None, str]]:
         str(ROOT),
         method_map,
         options_map,
-        keywords={**DEFAULT_KEYWORDS, "lazy_gettext": None},
+        keywords={**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None},
         directory_filter=lambda path: Path(path).is_relative_to(APP),
     )
     return {

@@ -25,6 +25,14 @@ async function showDiagram(element) {
     for (const id of idsFrom(element, "completed")) {
       if (registry.get(id)) canvas.addMarker(id, "completed");
     }
+    const taken = new Set(idsFrom(element, "taken"));
+    for (const flow of registry.filter((e) => e.type === "bpmn:SequenceFlow")) {
+      if (taken.has(`${flow.source.id}>${flow.target.id}`)) canvas.addMarker(flow.id, "taken");
+    }
+    element.dataset.takenShown = String(
+      registry.filter((e) => e.type === "bpmn:SequenceFlow" && canvas.hasMarker(e.id, "taken"))
+        .length,
+    );
     const active = idsFrom(element, "active").filter((id) => registry.get(id));
     for (const id of active) {
       canvas.addMarker(id, "active");
