@@ -147,7 +147,7 @@ def layout_command(paths: tuple[str, ...]) -> None:
     """Rewrite the diagram interchange (DI) of BPMN files: lanes as bands, flow left to right."""
     from pathlib import Path
 
-    from app.services.diagram_layout import layout
+    from app.engine.layout import layout
 
     for raw in paths:
         path = Path(raw)

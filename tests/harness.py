@@ -22,11 +22,17 @@ START = datetime(2026, 4, 6, 0, 30, tzinfo=UTC)  # 09:30 in Japan, a Monday
 
 
 class Flow:
-    """One case moving through the support flow, with the clock under the test's control."""
+    """One case moving through the support flow, with the clock under the test's control.
 
-    def __init__(self, clock: Any) -> None:
+    With ``renamed`` (drawn id → deployed id), the flow runs on diagrams whose element ids were
+    all renamed: the test still speaks of the ids as drawn, the product sees only the new ones.
+    """
+
+    def __init__(self, clock: Any, renamed: dict[str, str] | None = None) -> None:
         self.clock = clock
         self.case: Case | None = None
+        self.renamed = renamed or {}
+        self.drawn = {new: old for old, new in self.renamed.items()}
 
     def user(self, username: str) -> User:
         return db.session.scalar(select(User).where(User.username == username))
@@ -66,12 +72,13 @@ class Flow:
 
     def waiting(self) -> dict[str, str]:
         """Open work, element → queue."""
-        return {item.element_id: item.queue for item in self.open_items()}
+        return {self.drawn.get(i.element_id, i.element_id): i.queue for i in self.open_items()}
 
     def complete(
         self, element: str, username: str, data: dict[str, Any], queue: str | None = None
     ) -> WorkItem:
-        matches = [i for i in self.open_items() if i.element_id == element]
+        deployed = self.renamed.get(element, element)
+        matches = [i for i in self.open_items() if i.element_id == deployed]
         assert len(matches) == 1, f"expected one open {element}, have {self.waiting()}"
         item = matches[0]
         if queue is not None:
@@ -91,13 +98,14 @@ class Flow:
         return self.case
 
     def submissions(self) -> list[str]:
-        return list(
-            db.session.scalars(
+        return [
+            self.drawn.get(element, element)
+            for element in db.session.scalars(
                 select(FormSubmission.element_id)
                 .where(FormSubmission.case_id == self.case.id)
                 .order_by(FormSubmission.id)
             )
-        )
+        ]
 
     def instances(self) -> list[ProcessInstance]:
         return list(
@@ -108,10 +116,61 @@ class Flow:
 
 
 @pytest.fixture
-def flow(ctx: Flask, demo: None) -> Iterator[Flow]:
-    definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
+def flow(request: pytest.FixtureRequest, ctx: Flask, demo: None, tmp_path: Path) -> Iterator[Flow]:
+    """The real processes deployed as drawn, or (``@pytest.mark.renamed_ids``) once more with every
+    element id renamed: Kasane must not depend on what a designer calls an element."""
+    renamed: dict[str, str] = {}
+    folder = ROOT / "processes"
+    if getattr(request, "param", "as_drawn") == "renamed_ids":
+        folder, renamed = rename_element_ids(folder, tmp_path / "renamed")
+    definitions.deploy([str(folder)], str(ROOT / "forms"))
     with time_machine.travel(START, tick=False) as clock:
-        yield Flow(clock)
+        yield Flow(clock, renamed)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "flow" in metafunc.fixturenames and metafunc.definition.get_closest_marker("renamed_ids"):
+        metafunc.parametrize("flow", ["as_drawn", "renamed_ids"], indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "renamed_ids: also run the scenario on diagrams with every element id renamed"
+    )
+
+
+ID_REFERENCES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement", "messageRef")
+
+
+def rename_element_ids(source: Path, target: Path) -> tuple[Path, dict[str, str]]:
+    """Copies of the diagrams with every element id renamed (ids and the references to them;
+    process ids, message names, names, properties and expressions unchanged)."""
+    from lxml import etree
+
+    target.mkdir(parents=True, exist_ok=True)
+    renamed: dict[str, str] = {}
+    for path in sorted(source.glob("*.bpmn")):
+        tree = etree.parse(str(path))
+        for element in tree.iter():
+            if not isinstance(element.tag, str):
+                continue
+            local = etree.QName(element).localname
+            old = element.get("id")
+            if old and local not in ("process", "definitions"):
+                renamed.setdefault(old, f"el_{len(renamed):03d}_{old[::-1]}")
+        for element in tree.iter():
+            if not isinstance(element.tag, str):
+                continue
+            local = etree.QName(element).localname
+            if element.get("id") in renamed and local not in ("process", "definitions"):
+                element.set("id", renamed[element.get("id")])
+            for attribute in ID_REFERENCES:
+                if element.get(attribute) in renamed:
+                    element.set(attribute, renamed[element.get(attribute)])
+            if local in ("incoming", "outgoing", "flowNodeRef") and element.text in renamed:
+                element.text = renamed[element.text]
+        tree.write(str(target / path.name), xml_declaration=True, encoding="UTF-8")
+    return target, renamed
 
 
 class Calendar:

@@ -19,9 +19,7 @@ BAD_WRITES = [
 
 
 @pytest.mark.parametrize("statement", BAD_WRITES)
-def test_an_unknown_value_is_refused_by_the_database(
-    statement: str, flow, ctx: Flask
-) -> None:
+def test_an_unknown_value_is_refused_by_the_database(statement: str, flow, ctx: Flask) -> None:
     flow.open_case()
     db.session.commit()
     with pytest.raises(IntegrityError):

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC = "http://www.omg.org/spec/DD/20100524/DC"
-DI = "http://www.omg.org/spec/DD/20100524/DI"
+from app.engine.namespaces import BPMN, BPMNDI, DC, DI
+
 NODE_TAGS = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "userTask", "manualTask",
     "scriptTask", "serviceTask", "task", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",

@@ -14,10 +14,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from app.engine import namespaces
 from app.engine.scripting import ScriptError, check_expression, check_script, make_script_engine
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = namespaces.BPMN
+SPIFF_NS = namespaces.SPIFF
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
@@ -341,3 +342,34 @@ def load_bundle(
         _BUNDLES.pop(next(iter(_BUNDLES)))
     _BUNDLES[(content_hash, key)] = bundle
     return bundle
+
+
+def declared_messages(xml: str) -> set[str]:
+    """The names of the messages a BPMN document declares (what its catch events can receive)."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return set()
+    return {
+        name
+        for node in root.iter(f"{{{BPMN_NS}}}message")
+        if (name := node.get("name") or node.get("id"))
+    }
+
+
+def call_activities(xml: str, key: str) -> dict[str, str]:
+    """Called process key → the id of the call activity that calls it, in process ``key``
+    (computed at deploy and stored with the version: a called process's waits and tasks are
+    shown on the calling diagram at that activity)."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return {}
+    found: dict[str, str] = {}
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        if process.get("id") != key:
+            continue
+        for node in process.iter(f"{{{BPMN_NS}}}callActivity"):
+            if node.get("calledElement") and node.get("id"):
+                found.setdefault(node.get("calledElement"), node.get("id"))
+    return found

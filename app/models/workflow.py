@@ -43,6 +43,8 @@ class ProcessDefinition(db.Model):
     forms: Mapped[dict] = mapped_column(JSONDoc, default=dict)
     start_form: Mapped[str | None] = mapped_column(String(255))
     called_definition_ids: Mapped[list] = mapped_column(JSONDoc, default=list)
+    # Called process key → the call activity calling it (computed at deploy).
+    call_activities: Mapped[dict | None] = mapped_column(JSONDoc, default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
     deployed_by: Mapped[str] = mapped_column(String(120))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -103,4 +103,4 @@ def on_submission(
     """
     if properties.get("stageOnComplete"):
         case.stage = properties["stageOnComplete"]
-    records.record_submission(case, element_id, data, actor, words or {})
+    records.record_submission(case, properties.get("recordAs"), data, actor, words or {})

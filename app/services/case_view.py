@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import select
 
 from app.extensions import db
@@ -31,7 +30,6 @@ from app.models import (
 )
 from app.services import access, definitions, form_words, forms, instances, settings
 
-BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 DECISION_LABELS = {
     "approve": "承認",
     "revise": "修正",
@@ -302,7 +300,7 @@ def _positions(
         return [], []
     main_key = instance.definition.key
     definition = instance.definition
-    calls = _call_activities(definition.content_hash, definition.key, definition.bpmn_xml)
+    calls = definition.call_activities or {}
 
     def on_main(item: WorkItem) -> str | None:
         if item.process_key in (None, main_key):
@@ -321,7 +319,7 @@ def _waiting_positions(instance: ProcessInstance | None, waiting: list[WaitingEv
     if instance is None:
         return []
     definition = instance.definition
-    calls = _call_activities(definition.content_hash, definition.key, definition.bpmn_xml)
+    calls = definition.call_activities or {}
     found = {
         w.element_id if w.process_key in (None, definition.key) else calls.get(w.process_key)
         for w in waiting
@@ -359,22 +357,6 @@ def _paths(
             )
         )
     return sorted(taken.get(main, ())), inside
-
-
-_CALLS: dict[str, dict[str, str]] = {}
-
-
-def _call_activities(content_hash: str, key: str, xml: str) -> dict[str, str]:
-    """Called process key → the call activity's element id (cached by content hash: ids are reused)."""
-    if content_hash not in _CALLS:
-        root = etree.fromstring(xml.encode("utf-8"))
-        _CALLS[content_hash] = {
-            node.get("calledElement"): node.get("id")
-            for node in root.xpath(
-                f"//bpmn:process[@id='{key}']//bpmn:callActivity", namespaces=BPMN_NS
-            )
-        }
-    return _CALLS[content_hash]
 
 
 def _timeline(

@@ -11,16 +11,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Agency, Case, Consent, User
-from app.services import access, audit, clock, events, forms, records
+from app.models import Agency, Case, Consent, User, WorkItem
+from app.services import access, audit, clock, definitions, events, forms, records
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-# Forms whose completion shares the case's information beyond the window that holds it, with the
-# purpose of that sharing (``PURPOSES``).
-SHARING_STEPS = {
-    "support_plan": ("coordination", _l("支援プランの作成（関係機関での共有）")),
-    "plan_conference": ("conference", _l("重層的支援会議")),
-}
+# The purposes a consent names and a sharing step declares (``sharesInformation`` on the task).
 PURPOSES = {
     "referral": _l("他の窓口へのつなぎ"),
     "coordination": _l("多機関協働での支援の検討（アセスメント・支援プラン）"),
@@ -59,12 +54,20 @@ def gaps(consent: Consent, agency: Agency | None, purpose: str, kinds: set[str])
     return missing
 
 
-def unshared(case: Case, element_id: str, schema: dict[str, Any]) -> list[str] | None:
+def shares(item: WorkItem) -> str | None:
+    """The purpose for which completing the task shares the case beyond the window holding it, as
+    its diagram declares it (``sharesInformation``), or ``None``."""
+    purpose = definitions.task_properties(item).get("sharesInformation")
+    return purpose if purpose in PURPOSES else None
+
+
+def unshared(case: Case, item: WorkItem, schema: dict[str, Any]) -> list[str] | None:
     """Before a sharing step is filled in: what the standing consent does not cover (``None`` when
-    the step shares nothing or is covered), so the page can say so before anyone types."""
-    if element_id not in SHARING_STEPS:
+    the step shares nothing or is covered), so the page can say so before anyone types. A
+    referral is judged when its target is chosen, on submission."""
+    purpose = shares(item)
+    if purpose is None or purpose == "referral":
         return None
-    purpose = SHARING_STEPS[element_id][0]
     default = schema.get("x-infoKind")
     kinds = {default} if isinstance(default, str) else set()
     found = [gaps(c, None, purpose, kinds) for c in active(case)]
@@ -75,7 +78,7 @@ def unshared(case: Case, element_id: str, schema: dict[str, Any]) -> list[str] |
 
 def check_share(
     case: Case,
-    element_id: str,
+    item: WorkItem,
     data: dict[str, Any],
     actor: User,
     schema: dict[str, Any] | None = None,
@@ -85,18 +88,21 @@ def check_share(
     information), unless a permitted role records an override with a legal basis and a reason."""
     target = None
     kinds = forms.info_kinds_in(schema or {}, data)
-    if element_id == "first_assessment" and data.get("decision") == "referral":
-        target = db.session.scalar(select(Agency).where(Agency.code == data.get("referral_to")))
+    purpose = shares(item)
+    if purpose is None:
+        return
+    what: Any = item.title
+    if purpose == "referral":
+        code = records.referral_target(data)
+        if code is None:
+            return  # this time the step refers the case nowhere
+        target = db.session.scalar(select(Agency).where(Agency.code == code))
         if target is None:
             raise InvalidInput(
                 _("つなぎ先の窓口が見つかりません。"),
                 fields={"referral_to": _("つなぎ先の窓口を一覧から選んでください。")},
             )
-        purpose, what = "referral", _("%(agency)sへのつなぎ", agency=target.name)
-    elif element_id in SHARING_STEPS:
-        purpose, what = SHARING_STEPS[element_id]
-    else:
-        return
+        what = _("%(agency)sへのつなぎ", agency=target.name)
     found = [gaps(c, target, purpose, kinds) for c in active(case)]
     if any(not missing for missing in found):
         return
@@ -130,7 +136,11 @@ def check_share(
             case.id,
             actor,
             case_id=case.id,
-            detail={"basis": access.OVERRIDE_BASES[basis], "reason": reason, "step": element_id},
+            detail={
+                "basis": access.OVERRIDE_BASES[basis],
+                "reason": reason,
+                "step": item.element_id,
+            },
         )
         return
     audit.record_alone(
@@ -140,7 +150,7 @@ def check_share(
         actor,
         case_id=case.id,
         outcome="denied",
-        detail={"step": element_id, "outside": outside},
+        detail={"step": item.element_id, "outside": outside},
     )
     beyond = (
         _("（範囲外: %(items)s）", items=_("、").join(outside))

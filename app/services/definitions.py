@@ -6,12 +6,22 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from app.engine.specs import DeployError, Document, ProcessInfo, SpecBundle, inspect, load_bundle
+from app.engine.specs import (
+    DeployError,
+    Document,
+    ProcessInfo,
+    SpecBundle,
+    call_activities,
+    declared_messages,
+    inspect,
+    load_bundle,
+)
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessInstance, User, WorkItem
 from app.services import audit
@@ -70,6 +80,9 @@ def deploy_documents(
     known = set(db.session.scalars(select(ProcessDefinition.key).distinct()))
     load_form = _form_loader(forms_dir)
     infos = inspect(documents, load_form, known)
+    from app.services import hooks  # the hooks name services that read definitions
+
+    hooks.check(infos)
     by_file = {doc.file_name: doc for doc in documents}
     by_key = {info.key: info for info in infos}
     results: dict[str, DeployResult] = {}
@@ -103,6 +116,7 @@ def deploy_documents(
                 forms=forms,
                 start_form=info.start_form,
                 called_definition_ids=[],
+                call_activities=call_activities(xml, info.key),
                 content_hash=content_hash,
                 deployed_by=actor.username if actor else actor_name,
             )
@@ -238,3 +252,26 @@ def called_definition(definition: ProcessDefinition, key: str) -> ProcessDefinit
             return row
         pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
     return None
+
+
+def task_properties(item: WorkItem) -> dict[str, str]:
+    """The Kasane properties the diagram declares on a work item's task (in its version)."""
+    instance = db.session.get(ProcessInstance, item.instance_id)
+    if instance is None:
+        return {}
+    return bundle(instance.definition).properties(item.element_id, item.process_key)
+
+
+def message_names() -> set[str]:
+    """Every message name a deployed process (any version still in use) can receive."""
+    names: set[str] = set()
+    for content_hash, xml in db.session.execute(
+        select(ProcessDefinition.content_hash, ProcessDefinition.bpmn_xml).distinct()
+    ):
+        names |= _messages_of(content_hash, xml)
+    return names
+
+
+@lru_cache(maxsize=256)
+def _messages_of(content_hash: str, xml: str) -> frozenset[str]:
+    return frozenset(declared_messages(xml))

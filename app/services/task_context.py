@@ -33,9 +33,7 @@ class ShownRecord:
 
 
 def _properties(item: WorkItem) -> dict[str, str]:
-    instance = db.session.get(ProcessInstance, item.instance_id)
-    bundle = definitions.bundle(instance.definition)
-    return bundle.properties(item.element_id, item.process_key)
+    return definitions.task_properties(item)
 
 
 def _keys(value: str | None) -> list[str]:

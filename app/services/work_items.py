@@ -300,7 +300,7 @@ def complete(
     forms.validate(schema, data)
     case = db.session.get(Case, item.case_id) if item.case_id is not None else None
     if case is not None:
-        consent.check_share(case, item.element_id, data, actor, schema, override)
+        consent.check_share(case, item, data, actor, schema, override)
     run = instances.resume(instance)
     with instances.engine_errors():
         try:

@@ -13,7 +13,7 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.extensions import csrf
 from app.models import Case
-from app.services import cases, events, work_items
+from app.services import cases, definitions, events, work_items
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMediaType
 from app.web.errors import error_response
 
@@ -59,10 +59,8 @@ class CaseCreateSchema(Schema):
 
 
 class MessageSchema(Schema):
-    name = fields.Str(
-        required=True,
-        validate=validate.OneOf(["consent_obtained", "monitoring_requested", "council_redirect"]),
-    )
+    # One of the messages the deployed processes declare (checked against them on each request).
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     case = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     payload = fields.Dict(load_default=dict)
 
@@ -204,6 +202,11 @@ def _case_json(case: Case) -> dict[str, Any]:
 @bp.post("/messages")
 def send_message() -> tuple[Response, int]:
     body = _load(MessageSchema(), _json_body())
+    if body["name"] not in definitions.message_names():
+        raise InvalidInput(
+            gettext("リクエストの内容に誤りがあります。"),
+            fields={"name": gettext("プロセスが受け取る知らせの名前ではありません。")},
+        )
     delivered = events.deliver_for_case(
         body["case"], body["name"], body["payload"], current_user._get_current_object()
     )

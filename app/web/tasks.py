@@ -54,7 +54,7 @@ def _page(
     in_form = set((schema.get("properties") or {}).keys())
     gaps = None
     if case is not None and item.status == "open" and not in_form & set(OVERRIDE_FIELDS):
-        gaps = consent.unshared(case, item.element_id, schema)
+        gaps = consent.unshared(case, item, schema)
         if gaps is None and errors.get(OVERRIDE_FIELDS[1]):
             gaps = []
     return render_template(

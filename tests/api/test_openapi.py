@@ -31,7 +31,9 @@ def live_api(ctx: Flask, demo: None) -> Iterator[tuple[str, str]]:
     definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
     window = db.session.scalar(select(User).where(User.username == "demo-elderly"))
     cases.open_case(
-        window, "【テスト】API の世帯", {"received_on": clock.today().isoformat(), "concerns": ["care"]}
+        window,
+        "【テスト】API の世帯",
+        {"received_on": clock.today().isoformat(), "concerns": ["care"]},
     )
     token = users.create_token(window, "schemathesis")
     db.session.commit()

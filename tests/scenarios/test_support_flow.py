@@ -61,6 +61,7 @@ def test_referral_accepted_moves_the_case_to_the_receiving_window(flow: Flow) ->
     assert flow.refresh().primary_agency.code == "poverty-center"
 
 
+@pytest.mark.renamed_ids
 def test_referral_declined_comes_back_to_the_first_window_with_reason(flow: Flow) -> None:
     flow.open_case(consent=True)
     flow.complete(
@@ -78,6 +79,7 @@ def test_referral_declined_comes_back_to_the_first_window_with_reason(flow: Flow
     assert flow.refresh().primary_agency.code == "elderly-center"
 
 
+@pytest.mark.renamed_ids
 def test_consent_path_through_delivery_monitoring_revision_evaluation_and_handover(
     flow: Flow,
 ) -> None:
@@ -170,6 +172,7 @@ def test_consent_path_through_delivery_monitoring_revision_evaluation_and_handov
     assert flow.submissions().count("support_plan") == 2
 
 
+@pytest.mark.renamed_ids
 def test_conference_returns_the_case_to_the_primary_agency(flow: Flow) -> None:
     flow.open_case()
     flow.complete(
@@ -227,6 +230,7 @@ def test_coordination_can_advise_and_return_the_case_to_the_window(flow: Flow) -
     assert flow.waiting() == {"window_support": WINDOW}
 
 
+@pytest.mark.renamed_ids
 def test_no_consent_path_through_support_council_and_outreach_to_consent(flow: Flow) -> None:
     flow.open_case()
     flow.complete(
@@ -275,6 +279,7 @@ def test_support_council_can_change_course_while_outreach_waits(flow: Flow) -> N
     assert flow.waiting() == {"support_council": "support_council"}
 
 
+@pytest.mark.renamed_ids
 def test_interruption_waits_and_resumes(flow: Flow) -> None:
     flow.open_case()
     flow.complete(
@@ -506,3 +511,14 @@ def test_review_retention_and_monitoring_requests_can_be_brought_forward(flow: F
     )
     # The plan's first review date (day 30) and the participation date pass quietly.
     assert flow.pass_days(40) == 0 and flow.waiting() == {}
+
+
+@pytest.mark.renamed_ids
+def test_the_renamed_diagrams_are_what_runs(flow: Flow) -> None:
+    flow.open_case()
+    [item] = flow.open_items()
+    if flow.renamed:
+        assert item.element_id.startswith("el_") and "first_assessment" not in item.element_id
+    else:
+        assert item.element_id == "first_assessment"
+    assert flow.waiting() == {"first_assessment": WINDOW}

@@ -126,8 +126,8 @@ def first_assessment(case: Case, data: Data, actor: User) -> None:
         and not _has_consent(case)
     ):
         record_consent_obtained(case, data.get("decision_reason"), "first_assessment", actor)
-    if data.get("decision") == "referral":
-        target = agency_by_code(data.get("referral_to"))
+    if referral_target(data) is not None:
+        target = agency_by_code(referral_target(data))
         if target is not None:
             referral = Referral(
                 case_id=case.id,
@@ -143,6 +143,12 @@ def first_assessment(case: Case, data: Data, actor: User) -> None:
                 "referral.status", "referral", referral.id, actor, case_id=case.id,
                 detail={"status": "sent", "to": target.code, "basis": referral.consent_basis},
             )  # fmt: skip
+
+
+def referral_target(data: Data) -> str | None:
+    """The window the first assessment refers the case to, when its decision is a referral."""
+    target = data.get("referral_to")
+    return target if data.get("decision") == "referral" and isinstance(target, str) else None
 
 
 def _referral_basis(case: Case, data: Data) -> str:
