@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from app.engine.runtime import ReadyTask
 from app.models import Case, ProcessInstance, User
 from app.models.base import utcnow
@@ -35,27 +37,27 @@ ACT_OF_STAGE = {
 
 # Stage labels shown to staff; a municipality may rename them (the keys stay).
 STAGE_LABELS = {
-    "intake": "相談受付",
-    "window_support": "窓口での支援",
-    "referral": "つなぎ",
-    "support_council": "支援会議",
-    "outreach": "アウトリーチ",
-    "coordination": "多機関協働の受付",
-    "assessment": "アセスメント",
-    "support_plan": "支援プラン",
-    "plan_conference": "重層的支援会議",
-    "support_decision": "支援決定",
-    "delivery": "支援の実施",
-    "participation": "参加支援",
-    "monitoring": "モニタリング",
-    "evaluation": "評価",
-    "interrupted": "中断",
-    "returned": "主担当機関へ戻す",
-    "closed": "終結",
+    "intake": _l("相談受付"),
+    "window_support": _l("窓口での支援"),
+    "referral": _l("つなぎ"),
+    "support_council": _l("支援会議"),
+    "outreach": _l("アウトリーチ"),
+    "coordination": _l("多機関協働の受付"),
+    "assessment": _l("アセスメント"),
+    "support_plan": _l("支援プラン"),
+    "plan_conference": _l("重層的支援会議"),
+    "support_decision": _l("支援決定"),
+    "delivery": _l("支援の実施"),
+    "participation": _l("参加支援"),
+    "monitoring": _l("モニタリング"),
+    "evaluation": _l("評価"),
+    "interrupted": _l("中断"),
+    "returned": _l("主担当機関へ戻す"),
+    "closed": _l("終結"),
 }
 
 
-def stage_labels() -> dict[str, str]:
+def stage_labels() -> dict[str, Any]:
     """Stage labels with the municipality's own names for the two meetings."""
     from app.services import settings
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
@@ -31,19 +33,19 @@ from app.models import (
 from app.services import access, definitions, form_words, forms, instances, settings
 
 DECISION_LABELS = {
-    "approve": "承認",
-    "revise": "修正",
-    "return_to_primary": "主担当機関へ戻す",
-    "outreach": "アウトリーチ",
-    "watch": "見守り",
-    "emergency": "緊急対応",
+    "approve": _l("承認"),
+    "revise": _l("修正"),
+    "return_to_primary": _l("主担当機関へ戻す"),
+    "outreach": _l("アウトリーチ"),
+    "watch": _l("見守り"),
+    "emergency": _l("緊急対応"),
 }
 REFERRAL_LABELS = {
-    "sent": "依頼中",
-    "accepted": "受け入れ",
-    "declined": "辞退",
-    "done": "完了",
-    "withdrawn": "取り下げ",
+    "sent": _l("依頼中"),
+    "accepted": _l("受け入れ"),
+    "declined": _l("辞退"),
+    "done": _l("完了"),
+    "withdrawn": _l("取り下げ"),
 }
 
 
@@ -114,14 +116,18 @@ class CalledView:
     taken: list[str]
 
 
-RESTRICTED_TEXT = "（取扱注意のため表示しません）"
-PERSON_FIELDS = (
-    ("name", "氏名"),
-    ("kana", "ふりがな"),
-    ("birth_date", "生年月日"),
-    ("sex", "性別"),
-    ("phone", "電話"),
-)
+RESTRICTED_TEXT = _l("（取扱注意のため表示しません）")
+PERSON_FIELDS = ("name", "kana", "birth_date", "sex", "phone")
+# The person's facts on the case page, by field (the page shows them in this order).
+PERSON_LABELS = {
+    "name": _l("氏名"),
+    "kana": _l("ふりがな"),
+    "birth_date": _l("生年月日"),
+    "birth_date_wareki": _l("生年月日（和暦）"),
+    "sex": _l("性別"),
+    "phone": _l("電話"),
+    "address": _l("住所"),
+}
 
 
 def build(case: Case, viewer: User) -> CaseView:
@@ -221,9 +227,9 @@ def _of_case(model: Any, case: Case, order: Any) -> list[Any]:
 
 def _in_words(view: CaseView) -> None:
     """Codes stored in the person's record shown as the words a person chose (性別: 女性)."""
-    sex = view.person.get("性別")
+    sex = view.person.get("sex")
     if isinstance(sex, str):
-        view.person["性別"] = view.words.get("sex", {}).get(sex, sex)
+        view.person["sex"] = view.words.get("sex", {}).get(sex, sex)
 
 
 def _person(case: Case, viewer: User) -> dict[str, Any]:
@@ -231,20 +237,20 @@ def _person(case: Case, viewer: User) -> dict[str, Any]:
     if person is None:
         return {}
     if person.anonymous:
-        return {"氏名": "匿名の相談"}
+        return {"name": _("匿名の相談")}
     shown: dict[str, Any] = {
-        label: value if isinstance(value, date) else str(value)
-        for key, label in PERSON_FIELDS
+        key: value if isinstance(value, date) else str(value)
+        for key in PERSON_FIELDS
         if (value := getattr(person, key))
     }
-    shown.setdefault("氏名", "（未記入）")
-    born = shown.get("生年月日")
+    shown.setdefault("name", _("（未記入）"))
+    born = shown.get("birth_date")
     if isinstance(born, date) and settings.current().get("birth_date_wareki"):
         era = form_words.wareki_year(born)
         if era:
-            shown["生年月日（和暦）"] = era
+            shown["birth_date_wareki"] = era
     if person.address:
-        shown["住所"] = (
+        shown["address"] = (
             person.address if access.may_see_restricted(viewer, case) else RESTRICTED_TEXT
         )
     return shown
@@ -365,16 +371,18 @@ def _timeline(
     titles = {i.id: i.title for i in items}
     council = {i.id for i in items if i.council_material}
     entries = [
-        TimelineEntry(case.created_at, _creator(case), "ケースを受け付けました", case.number)
+        TimelineEntry(case.created_at, _creator(case), _("ケースを受け付けました"), case.number)
     ]
     for sub in submissions:
         title = titles.get(sub.work_item_id, sub.element_id)
-        detail = "（内容は支援会議の構成員のみ閲覧できます）" if sub.work_item_id in council else ""
+        detail = (
+            _("（内容は支援会議の構成員のみ閲覧できます）") if sub.work_item_id in council else ""
+        )
         entries.append(
             TimelineEntry(
                 sub.submitted_at,
                 names.get(sub.submitted_by_id, "-"),
-                f"「{title}」を完了",
+                _("「%(title)s」を完了", title=title),
                 detail,
                 kind="support_history",
             )
@@ -384,8 +392,8 @@ def _timeline(
             entries.append(
                 TimelineEntry(
                     item.completed_at or item.created_at,
-                    "システム",
-                    f"「{item.title}」は不要になりました",
+                    _("システム"),
+                    _("「%(title)s」は不要になりました", title=item.title),
                 )
             )
     events = list(
@@ -401,7 +409,7 @@ def _timeline(
     # People by the name staff know them by (never a login name); the worker is 「システム」.
     actors = _user_names({e.actor_id for e in events})
     for event in events:
-        who = actors.get(event.actor_id, event.actor_name) if event.actor_id else "システム"
+        who = actors.get(event.actor_id, event.actor_name) if event.actor_id else _("システム")
         entries.append(TimelineEntry(event.at, who, _event_label(event)))
     return sorted(entries, key=lambda e: e.at)
 
@@ -413,10 +421,11 @@ def _creator(case: Case) -> str:
 
 def _event_label(event: AuditEvent) -> str:
     if event.action == "process.message":
-        return f"知らせを受けました（{event.detail.get('name') or '外部からの連絡'}）"
+        name = event.detail.get("name") or _("外部からの連絡")
+        return _("知らせを受けました（%(name)s）", name=name)
     if event.action == "process.start_now":
-        return f"「{event.detail.get('name', '')}」を予定日より前に始めました"
+        return _("「%(name)s」を予定日より前に始めました", name=event.detail.get("name", ""))
     if event.action == "case.reopen":
-        return f"ケースを再開しました（第{event.detail.get('cycle')}期）"
-    names = "・".join(f"「{name}」" for name in event.detail.get("names") or [])
-    return f"予定日になりました（{names}）" if names else "予定日になりました"
+        return _("ケースを再開しました（第%(cycle)s期）", cycle=event.detail.get("cycle"))
+    names = _("・").join(_("「%(name)s」", name=name) for name in event.detail.get("names") or [])
+    return _("予定日になりました（%(names)s）", names=names) if names else _("予定日になりました")

@@ -75,6 +75,7 @@ def _page(
         case=case,
         stage_labels=case_progress.stage_labels(),
         decision_labels=case_view.DECISION_LABELS,
+        person_labels=case_view.PERSON_LABELS,
         referral_labels=case_view.REFERRAL_LABELS,
         consent_fields=form_render.fields(
             form_i18n.localized(schema, cases.intake_form_key(), language()),

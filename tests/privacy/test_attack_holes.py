@@ -192,7 +192,7 @@ def test_a_referred_window_sees_only_the_kinds_of_information_consented(flow: Fl
     assert contact == "担当 佐藤" and "こども家庭センター" in window
     child = flow.user("demo-child")
     view = case_view.build(cases.get(flow.case.id, child), child)
-    assert view.person["氏名"] == "山田 花子"
+    assert view.person["name"] == "山田 花子"
     assert view.household == [] and view.plans == []
     assert view.withheld == ["世帯の状況", "これまでの支援の経過"]
     assert not [e for e in view.timeline if e.kind == "support_history"]

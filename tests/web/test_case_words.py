@@ -50,3 +50,29 @@ def test_an_empty_title_is_called_required(flow: Flow) -> None:
     with pytest.raises(InvalidInput) as refused:
         cases.open_case(flow.user("demo-elderly"), " ", {"received_on": flow.today()})
     assert refused.value.fields["title"] == "件名は必須です。入力してください。"
+
+
+def test_the_case_page_speaks_english_when_chosen(flow: Flow, client: FlaskClient) -> None:
+    from tests.harness import first_assessment
+    from tests.web.support import csrf_from
+
+    case = cases.open_case(
+        flow.user("demo-elderly"),
+        "【テスト】英語で表示",
+        {
+            "received_on": flow.today(),
+            "concerns": ["care"],
+            "person": {"name": "山田 花子", "sex": "female", "birth_date": "1942-06-15"},
+        },
+    )
+    flow.case = case
+    flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
+    log_in(client, "demo-elderly")
+    client.post(
+        "/language", data={"csrf_token": csrf_from(client.get("/")), "lang": "en", "next": "/"}
+    )
+    html = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Case opened" in html and "Date of birth" in html and "Support at the window" in html
+    assert "Completed “初期アセスメント" in html  # task names are the diagram's own words
+    for japanese in ("ケースを受け付けました", "生年月日", "を完了", "窓口での支援</dd>"):
+        assert japanese not in html, japanese
