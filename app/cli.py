@@ -34,7 +34,7 @@ def deploy_command(paths: tuple[str, ...]) -> None:
             targets, current_app.config["KASANE_FORMS_DIR"], actor_name="cli"
         )
     except DeployError as exc:
-        click.echo(f"デプロイできません: {exc}", err=True)
+        click.echo(f"デプロイできません（何も登録していません）: {exc}", err=True)
         raise SystemExit(1) from exc
     for result in results:
         state = "新しい版を登録しました" if result.created else "変更なし"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,13 +14,15 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine import history, serialization
+from app.engine import engine_messages, history, serialization
 from app.engine.data import from_engine, to_engine
 from app.engine.scripting import ScriptError, make_script_engine
 from app.engine.specs import SpecBundle
 
+_log = logging.getLogger(__name__)
 _SCRIPT_ENGINE = make_script_engine()
 _MAX_ROUNDS = 100
 _CAME_FROM = "kasane_came_from"
@@ -320,14 +323,30 @@ class Run:
             step()
         except ScriptError as exc:
             raise EngineError(exc.message_ja) from exc
-        except SpiffWorkflowException as exc:
+        except Exception as exc:  # noqa: BLE001 - the engine fails in many ways on a designer's diagram
             cause = _script_error(exc)
-            task_spec = getattr(exc, "task_spec", None)
+            task = _failing_task(exc)
+            task_spec = getattr(exc, "task_spec", None) or (task.task_spec if task else None)
             element_id = getattr(task_spec, "bpmn_id", None) if task_spec is not None else None
-            message = (
-                cause.message_ja if cause else f"プロセスの実行中にエラーが発生しました: {exc}"
-            )
+            if cause is None:
+                _log.warning("engine step failed at %s", element_id, exc_info=exc)
+            message = cause.message_ja if cause else engine_messages.run_problem(exc, task_spec)
             raise EngineError(message, element_id) from exc
+
+
+def _failing_task(exc: BaseException) -> Any | None:
+    """The engine task being worked on when ``exc`` was raised (the innermost ``my_task``)."""
+    task = getattr(exc, "task", None)
+    if isinstance(task, Task):
+        return task
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("my_task")
+        if isinstance(candidate, Task):
+            found = candidate
+        tb = tb.tb_next
+    return found
 
 
 def _came_from(task: Any) -> str | None:

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from app.engine import namespaces
-from app.engine.scripting import ScriptError, check_expression, check_script, make_script_engine
+from app.engine import bpmn_xml, checks, namespaces
+from app.engine.refusal import DeployError, refuse
 
 BPMN_NS = namespaces.BPMN
 SPIFF_NS = namespaces.SPIFF
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
-
-
-class DeployError(Exception):
-    """A BPMN document that must not be deployed: which file, which element, what is wrong."""
-
-    def __init__(self, file_name: str, element_id: str | None, problem: str) -> None:
-        self.file_name = file_name
-        self.element_id = element_id or "-"
-        self.problem = problem
-        super().__init__(f"{file_name}: 要素 {self.element_id}: {problem}")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +29,13 @@ class Document:
 
     file_name: str
     xml: str
+
+
+def read_document(file_name: str, data: bytes) -> Document:
+    """A BPMN file's bytes as a Document: decoded as its XML declaration (or byte-order mark)
+    says, or a DeployError when the file is not XML, not BPMN, or not in the encoding it declares."""
+    root = bpmn_xml.parse(file_name, data)
+    return Document(file_name=file_name, xml=bpmn_xml.decode(data, root))
 
 
 @dataclass
@@ -86,112 +82,92 @@ def inspect(
     """
     documents = list(documents)
     infos: list[ProcessInfo] = []
+    roots: dict[str, Any] = {}
+    seen_processes: dict[str, str] = {}
     for doc in documents:
         root = _parse_xml(doc)
-        _check_xsd(doc, root)
-        _check_expressions(doc, root)
+        roots[doc.file_name] = root
+        checks.check_runnable(doc.file_name, root)
+        bpmn_xml.check_ids(doc.file_name, root)
+        bpmn_xml.check_schema(doc.file_name, root)
+        checks.check_document(doc.file_name, root)
+        _check_unique_processes(doc, root, seen_processes)
         infos.extend(_describe(doc, root))
     available = known_keys | {info.key for info in infos}
-    parser = _parser_for(documents)
+    parser = _engine_parse(documents, roots)
     for info in infos:
+        root = roots[info.file_name]
         for called in sorted(info.called_keys):
             if called not in available:
-                raise DeployError(
-                    info.file_name, called, f"呼び出すプロセス '{called}' が見つかりません"
+                caller = root.xpath(
+                    "//bpmn:callActivity[@calledElement=$key]", namespaces=NS, key=called
                 )
-        try:
-            parser.get_spec(info.key)
-        except (ValidationException, SpiffWorkflowException) as exc:
-            raise DeployError(info.file_name, getattr(exc, "id", None), str(exc)) from exc
+                raise refuse(
+                    info.file_name,
+                    caller[0] if caller else None,
+                    f"呼び出すプロセス「{called}」が見つかりません。"
+                    "そのプロセスを先に（または一緒に）デプロイするか、呼び出し先を選び直してください",
+                )
+        _engine_spec(parser, info, root)
         for task in info.user_tasks:
             _check_user_task(info, task, load_form)
         if info.start_form:
-            _check_form(info, "start", info.start_form, load_form)
+            _check_form(info, _start_event(root, info.key), info.start_form, load_form)
     return infos
 
 
 def _parse_xml(doc: Document) -> Any:
+    return bpmn_xml.parse(doc.file_name, doc.xml.encode("utf-8"))
+
+
+def _check_unique_processes(doc: Document, root: Any, seen: dict[str, str]) -> None:
+    """Process ids are unique within the batch (the engine keys every process by its id)."""
+    for process in root.xpath("//bpmn:process", namespaces=NS):
+        key = process.get("id")
+        if key in seen:
+            where = (
+                "同じファイルの中"
+                if seen[key] == doc.file_name
+                else f"{seen[key]} と {doc.file_name}"
+            )
+            raise refuse(
+                doc.file_name,
+                process,
+                f"プロセスID「{key}」が{where}で重複しています。どちらかのプロセスのIDを変えてください",
+            )
+        seen[key] = doc.file_name
+
+
+def _engine_parse(documents: list[Document], roots: dict[str, Any]) -> SpiffBpmnParser:
+    """The engine's parser over the batch; its errors become DeployErrors on the element."""
+    parser = SpiffBpmnParser()
+    for doc in documents:
+        try:
+            parser.add_bpmn_xml(roots[doc.file_name], filename=doc.file_name)
+        except Exception as exc:  # noqa: BLE001 - any engine failure on a designer's file is a refusal
+            _log.info("engine refused %s", doc.file_name, exc_info=exc)
+            raise checks.engine_refusal(doc.file_name, exc, roots.get(doc.file_name)) from exc
+    return parser
+
+
+def _engine_spec(parser: SpiffBpmnParser, info: ProcessInfo, root: Any) -> None:
+    """The engine parses the process and everything it contains or calls (embedded subprocesses
+    are separate specs, so a problem inside one only shows in ``get_subprocess_specs``)."""
     try:
-        return etree.fromstring(doc.xml.encode("utf-8"))
-    except etree.XMLSyntaxError as exc:
-        raise DeployError(doc.file_name, None, f"XMLとして読めません: {exc}") from exc
-
-
-def _check_xsd(doc: Document, root: Any) -> None:
-    if not VALIDATOR.validator.validate(root):
-        error = VALIDATOR.validator.error_log.last_error
-        raise DeployError(
-            doc.file_name, f"行 {error.line}", f"BPMNスキーマに適合しません: {error.message}"
-        )
-
-
-def _owner_id(node: Any) -> str | None:
-    while node is not None:
-        if node.get("id") and etree.QName(node).namespace == BPMN_NS:
-            return node.get("id")
-        node = node.getparent()
-    return None
-
-
-def _check_expressions(doc: Document, root: Any) -> None:
-    """Conditions and timer expressions compile as expressions, scripts as statements, all restricted."""
-    checks: list[tuple[str, Callable[[str], None]]] = [
-        ("//bpmn:conditionExpression", check_expression),
-        ("//bpmn:timeDuration|//bpmn:timeDate|//bpmn:timeCycle", check_expression),
-        ("//bpmn:scriptTask/bpmn:script", check_script),
-        ("//spiffworkflow:preScript|//spiffworkflow:postScript", check_script),
-    ]
-    for xpath, check in checks:
-        for node in root.xpath(xpath, namespaces=NS):
-            source = (node.text or "").strip()
-            if not source:
-                continue
-            try:
-                check(source)
-            except ScriptError as exc:
-                raise DeployError(
-                    doc.file_name, _owner_id(node.getparent()), exc.message_ja
-                ) from exc
-    engine = make_script_engine()
-    for node in root.xpath("//bpmn:timeDuration|//bpmn:timeDate|//bpmn:timeCycle", namespaces=NS):
-        _check_timer(doc, node, engine)
-
-
-def _check_timer(doc: Document, node: Any, engine: Any) -> None:
-    element_id = _owner_id(node.getparent())
-    source = (node.text or "").strip()
-    if not source:
-        raise DeployError(doc.file_name, element_id, "タイマーの式が空です")
-    try:
-        value = engine.environment.evaluate(source, {})
-    except ScriptError as exc:
-        if isinstance(exc.__cause__, NameError):
-            return  # depends on case data; evaluated when the timer starts
-        raise DeployError(
-            doc.file_name, element_id, f"タイマーの式を評価できません: {exc.message_ja}"
-        ) from exc
-    except Exception as exc:  # noqa: BLE001 - any failure of a designer's expression is a deploy error
-        raise DeployError(
-            doc.file_name, element_id, f"タイマーの式を評価できません: {exc}"
-        ) from exc
-    kind = etree.QName(node).localname
-    try:
-        if kind == "timeDuration":
-            TimerEventDefinition.parse_iso_duration(value)
-        elif kind == "timeDate":
-            TimerEventDefinition.get_datetime(value)
-        else:
-            TimerEventDefinition.parse_iso_recurring_interval(value)
-    except Exception as exc:  # noqa: BLE001 - the library raises assorted errors for bad ISO text
-        raise DeployError(
-            doc.file_name, element_id, f"タイマーの値 {value!r} はISO 8601として読めません"
+        parser.get_spec(info.key)
+        parser.get_subprocess_specs(info.key)
+    except Exception as exc:  # noqa: BLE001 - any engine failure on a designer's file is a refusal
+        _log.info("engine refused %s in %s", info.key, info.file_name, exc_info=exc)
+        file_name = getattr(exc, "file_name", None) or info.file_name
+        raise checks.engine_refusal(
+            file_name, exc, root if file_name == info.file_name else None
         ) from exc
 
 
 def _describe(doc: Document, root: Any) -> list[ProcessInfo]:
     infos = []
     for process in root.xpath("//bpmn:process", namespaces=NS):
-        if process.get("isExecutable", "true").lower() != "true":
+        if not checks.executable(process):
             continue
         lanes = {
             ref.text.strip(): lane.get("name") or lane.get("id")
@@ -238,62 +214,78 @@ def _describe(doc: Document, root: Any) -> list[ProcessInfo]:
 def _check_user_task(
     info: ProcessInfo, task: UserTaskInfo, load_form: Callable[[str], dict]
 ) -> None:
+    def refused(problem: str) -> DeployError:
+        return DeployError(info.file_name, task.element_id, problem, task.name)
 
     if not task.lane:
-        raise DeployError(info.file_name, task.element_id, "ユーザータスクがレーンに属していません")
-    if task.properties.get("dueInDays") and not task.properties["dueInDays"].isdigit():
-        raise DeployError(
-            info.file_name, task.element_id, "dueInDays は0以上の整数で指定してください"
+        raise refused(
+            "ユーザータスクがレーンに属していません。担当の窓口（キュー）を決めるレーンの中に置いてください"
         )
-    if task.properties.get("priority") and not task.properties["priority"].isdigit():
-        raise DeployError(
-            info.file_name, task.element_id, "priority は0以上の整数で指定してください"
-        )
+    for number in ("dueInDays", "priority"):
+        if task.properties.get(number) and not task.properties[number].isdigit():
+            raise refused(
+                f"{number} は0以上の整数で指定してください（今は「{task.properties[number]}」）"
+            )
     if not task.form_key:
-        raise DeployError(
-            info.file_name, task.element_id, f"フォーム（{FORM_PROPERTY}）が指定されていません"
+        raise refused(
+            f"フォーム（{FORM_PROPERTY}）が指定されていません。forms/ にあるフォームのファイル名を指定してください"
         )
-    _check_form(info, task.element_id, task.form_key, load_form)
+    _check_form(info, (task.element_id, task.name), task.form_key, load_form)
     ui_key = task.properties.get(UI_FORM_PROPERTY)
     if ui_key:
-        _load_form(info, task.element_id, ui_key, load_form)
+        _load_form(info, (task.element_id, task.name), ui_key, load_form)
 
 
 def _load_form(
-    info: ProcessInfo, element_id: str, key: str, load_form: Callable[[str], dict]
+    info: ProcessInfo, element: tuple[str, str | None], key: str, load_form: Callable[[str], dict]
 ) -> dict:
     try:
         return load_form(key)
     except KeyError as exc:
-        raise DeployError(info.file_name, element_id, f"フォーム '{key}' が見つかりません") from exc
+        raise DeployError(
+            info.file_name,
+            element[0],
+            f"フォーム '{key}' が見つかりません。forms/ に置くか、ファイル名を直してください",
+            element[1],
+        ) from exc
     except ValueError as exc:
         raise DeployError(
-            info.file_name, element_id, f"フォーム '{key}' はJSONとして読めません"
+            info.file_name,
+            element[0],
+            f"フォーム '{key}' はJSONとして読めません。forms/ のファイルを直してください",
+            element[1],
         ) from exc
 
 
 def _check_form(
-    info: ProcessInfo, element_id: str, key: str, load_form: Callable[[str], dict]
+    info: ProcessInfo, element: tuple[str, str | None], key: str, load_form: Callable[[str], dict]
 ) -> None:
     """The form exists, is JSON and is a valid Draft 2020-12 schema."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
-    schema = _load_form(info, element_id, key, load_form)
+    schema = _load_form(info, element, key, load_form)
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise DeployError(
             info.file_name,
-            element_id,
-            f"フォーム '{key}' はJSON Schemaとして正しくありません: {exc.message}",
+            element[0],
+            f"フォーム '{key}' はJSON Schemaとして正しくありません（{exc.json_path} の値）。"
+            "forms/ のファイルを Draft 2020-12 の書き方に直してください",
+            element[1],
         ) from exc
+
+
+def _start_event(root: Any, key: str) -> tuple[str, str | None]:
+    found = root.xpath("//bpmn:process[@id=$key]/bpmn:startEvent", namespaces=NS, key=key)
+    return (found[0].get("id"), found[0].get("name")) if found else ("start", None)
 
 
 def _parser_for(documents: Iterable[Document]) -> SpiffBpmnParser:
     parser = SpiffBpmnParser()
     for doc in documents:
-        parser.add_bpmn_str(doc.xml.encode("utf-8"), filename=doc.file_name)
+        parser.add_bpmn_xml(_parse_xml(doc), filename=doc.file_name)
     return parser
 
 

@@ -21,6 +21,7 @@ from app.engine.specs import (
     declared_messages,
     inspect,
     load_bundle,
+    read_document,
 )
 from app.extensions import db
 from app.models import ProcessDefinition, ProcessInstance, User, WorkItem
@@ -44,11 +45,18 @@ def collect_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(path.glob("*.bpmn")))
+            found = sorted(p for p in path.glob("*.bpmn") if p.is_file())
+            if not found:
+                raise DeployError(
+                    str(path),
+                    None,
+                    "このフォルダに .bpmn ファイルがありません。BPMNファイルを指定してください",
+                )
+            files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            raise DeployError(str(path), None, "ファイルが見つかりません")
+            raise DeployError(str(path), None, "ファイルが見つかりません。パスを確かめてください")
     return files
 
 
@@ -70,8 +78,17 @@ def deploy(
 ) -> list[DeployResult]:
     """Validate every file as one batch, then add a version for each changed process; all or nothing."""
     files = collect_files(paths)
-    documents = [Document(file_name=f.name, xml=f.read_text(encoding="utf-8")) for f in files]
+    documents = [read_document(f.name, _read_bytes(f)) for f in files]
     return deploy_documents(documents, forms_dir, actor=actor, actor_name=actor_name)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DeployError(
+            path.name, None, "ファイルを読めません（権限などを確かめてください）"
+        ) from exc
 
 
 def deploy_documents(
@@ -93,8 +110,15 @@ def deploy_documents(
             return rows[info.key]
         called_rows = []
         for called in sorted(info.called_keys):
-            if called in trail:
-                raise DeployError(info.file_name, called, "プロセスの呼び出しが循環しています")
+            chain = (*trail, info.key)
+            if called in chain:
+                caller = call_activities(by_file[info.file_name].xml, info.key).get(called)
+                loop = " → ".join((*chain[chain.index(called) :], called))
+                raise DeployError(
+                    info.file_name,
+                    caller or called,
+                    f"プロセスの呼び出しが循環しています（{loop}）。呼び出し関係を見直してください",
+                )
             called_rows.append(
                 deploy_one(by_key[called], (*trail, info.key))
                 if called in by_key

@@ -81,15 +81,15 @@ BROKEN = {
             '<bpmn:endEvent id="end">',
             '<bpmn:callActivity id="call_x" calledElement="missing_process" /><bpmn:endEvent id="end">',
         ),
-        "missing_process",
+        "call_x",
         "missing_process",
     ),
     "xsd_violation": (
         lambda xml: xml.replace(
             '<bpmn:startEvent id="start">', '<bpmn:startEvent id="start" bogus="1">'
         ),
-        "行",
-        "スキーマ",
+        "start",
+        "bogus",
     ),
 }
 
