@@ -37,9 +37,11 @@ def open_case(
         problems["title"] = _("件名は必須です。入力してください。")
     elif len(title) > 200:
         problems["title"] = _("件名は200文字以内で入力してください。")
-    problems.update(forms.unusable_text({"title": title}))
+    problems.update(forms.unusable_text({"title": title, "agency": agency_code or ""}))
     agency = actor.agency
-    if agency_code:
+    if "agency" in problems:
+        agency = None
+    elif agency_code:
         agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
         if agency is None:
             problems["agency"] = _("登録されている窓口を指定してください。")

@@ -13,7 +13,7 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.extensions import csrf
 from app.models import Case
-from app.services import cases, definitions, events, work_items
+from app.services import cases, definitions, events, forms, work_items
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMediaType
 from app.web.errors import error_response
 
@@ -89,6 +89,10 @@ MARSHMALLOW_MESSAGES = {
 
 
 def _load(schema: Schema, data: Any) -> dict[str, Any]:
+    # Text the database cannot hold (NUL, lone surrogates) is refused before anything reads it.
+    unusable = forms.unusable_text(data)
+    if unusable:
+        raise InvalidInput(gettext("リクエストの内容に誤りがあります。"), fields=unusable)
     try:
         return schema.load(data)
     except ValidationError as exc:
