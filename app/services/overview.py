@@ -1,10 +1,13 @@
-"""The home page at a glance: open work per queue and the work assigned to the user."""
+"""Open work at a glance (the home page, the inbox tabs): per queue, and assigned to the user."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import CompoundSelect, Select, func, null, or_, select, union_all
 
 from app.extensions import db
 from app.models import Agency, Group, User, WorkItem
@@ -20,34 +23,92 @@ class QueueCount:
     open_count: int
 
 
+@dataclass(frozen=True)
+class Glance:
+    """The counts a page of work shows at a glance: each of the user's queues, the work assigned
+    to the user, and all the open work the user may open (in any queue)."""
+
+    queues: list[QueueCount]
+    assigned: int
+    open_total: int
+
+
+def glance(user: User) -> Glance:
+    """The queue counts, the assigned count and the open total, in one round trip."""
+    stmt = _both(tuple(access.work_item_branches(user)), user.id)
+    counts = _summed(db.session.execute(stmt) if stmt is not None else [])
+    # Queue keys are never NULL, so the row without one is the assigned count.
+    mine = counts.pop(None, 0)
+    return Glance(_rows(user, counts), mine, sum(counts.values()))
+
+
 def queue_counts(user: User) -> list[QueueCount]:
     """Every queue the user works from (empty ones too), group queues first, then agency queues."""
-    keys = queues.queues_of(user)
-    if not keys:
+    if not queues.queues_of(user):
         return []
-    # The branches are disjoint; each is read on its own index, and counted in one statement.
-    parts = [
-        select(WorkItem.queue).where(WorkItem.status == "open", WorkItem.queue.in_(keys), branch)
-        for branch in access.work_item_branches(user)
-    ]
-    counts: dict[str, int] = {}
-    if parts:
-        merged = union_all(*parts).subquery()
-        stmt = select(merged.c.queue, func.count()).group_by(merged.c.queue)
-        counts = {queue: count for queue, count in db.session.execute(stmt)}
-    labels = _labels_of(user, keys)
-    rows = [QueueCount(key, labels.get(key, key), counts.get(key, 0)) for key in keys]
-    return sorted(rows, key=lambda row: (_is_agency(row.key), row.label))
+    stmt = _per_queue(tuple(access.work_item_branches(user)))
+    return _rows(user, _summed(db.session.execute(stmt) if stmt is not None else []))
 
 
 def assigned_count(user: User) -> int:
     """How many open work items are assigned to the user, in whatever queue."""
-    stmt = select(func.count()).where(
-        WorkItem.status == "open",
-        WorkItem.assignee_id == user.id,
-        access.work_item_filter(user),
+    stmt = _assigned(tuple(access.work_item_branches(user)), user.id)
+    return (db.session.scalar(stmt) or 0) if stmt is not None else 0
+
+
+def _summed(rows: Iterable[Any]) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    for queue, count in rows:
+        counts[queue] = counts.get(queue, 0) + count
+    return counts
+
+
+# The statements are built once per standing (the branches are ``access``'s own cached objects):
+# building them costs more than running them on the hot path.
+
+
+def _per_branch(branches: tuple[Any, ...]) -> list[Select[Any]]:
+    """SQL, one per branch: the open work the user may open in it, per queue (queue, count).
+    Each is counted on its own index as it is read; the branches are disjoint."""
+    return [
+        select(WorkItem.queue, func.count())
+        .where(WorkItem.status == "open", branch)
+        .group_by(WorkItem.queue)
+        for branch in branches
+    ]
+
+
+@lru_cache(maxsize=512)
+def _per_queue(branches: tuple[Any, ...]) -> CompoundSelect[Any] | None:
+    """SQL: the open work the user may open, per queue and branch (queue, count)."""
+    return union_all(*_per_branch(branches)) if branches else None
+
+
+@lru_cache(maxsize=512)
+def _assigned(branches: tuple[Any, ...], user_id: int) -> Select[Any] | None:
+    """SQL: how many open work items the user may open are assigned to them (count)."""
+    if not branches:
+        return None
+    return select(func.count()).where(
+        WorkItem.status == "open", WorkItem.assignee_id == user_id, or_(*branches)
     )
-    return db.session.scalar(stmt) or 0
+
+
+@lru_cache(maxsize=512)
+def _both(branches: tuple[Any, ...], user_id: int) -> CompoundSelect[Any] | None:
+    """SQL: ``_per_queue`` and then ``_assigned`` under a NULL queue, in one statement."""
+    assigned = _assigned(branches, user_id)
+    if assigned is None:
+        return None
+    return union_all(*_per_branch(branches), assigned.with_only_columns(null(), func.count()))
+
+
+def _rows(user: User, counts: dict[str, int]) -> list[QueueCount]:
+    """The user's queues (empty ones too) with their counts, group queues first."""
+    keys = queues.queues_of(user)
+    labels = _labels_of(user, keys)
+    rows = [QueueCount(key, labels.get(key, key), counts.get(key, 0)) for key in keys]
+    return sorted(rows, key=lambda row: (_is_agency(row.key), row.label))
 
 
 def _is_agency(key: str) -> bool:

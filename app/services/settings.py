@@ -58,11 +58,14 @@ DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
 }
 
 
+# Read on every page that names a stage; plain rows, and a statement built once.
+_STORED = select(Setting.key, Setting.value).where(Setting.key.in_(list(DEFINITIONS)))
+
+
 def current() -> dict[str, Any]:
     """Every setting, stored value or default."""
     values = {key: default for key, (default, _, _) in DEFINITIONS.items()}
-    for row in db.session.scalars(select(Setting).where(Setting.key.in_(DEFINITIONS))):
-        values[row.key] = row.value
+    values.update({key: value for key, value in db.session.execute(_STORED)})
     return values
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, union_all, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, union_all, update
+from sqlalchemy.orm import joinedload
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
@@ -82,8 +83,15 @@ def get(item_id: int, actor: User) -> WorkItem:
     return item
 
 
-def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPage:
-    """A page of the work items the actor may see, filtered; reads only the work-item table."""
+def listing(
+    actor: User, flt: ItemFilter, now: datetime | None = None, *, open_total: int | None = None
+) -> ItemPage:
+    """A page of the work items the actor may see, filtered; reads only the work-item table.
+
+    ``open_total``: how many open items the actor may open, when the caller has just counted them
+    (``overview.glance``, for the inbox's queue tabs); a listing of all open work then takes its
+    total from there instead of counting the same rows again.
+    """
     now = now or utcnow()
     if flt.status not in STATUSES:
         raise InvalidInput(
@@ -111,40 +119,39 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
         other = db.session.scalar(select(User).where(User.username == flt.assignee))
         other_id = other.id if other else -1
 
-    def narrow(stmt: Select[Any]) -> Select[Any]:
-        """The listing's own filters on top of what the actor may open."""
-        stmt = stmt.where(WorkItem.status == flt.status)
-        if flt.queue:
-            stmt = stmt.where(WorkItem.queue == flt.queue)
-        if flt.assignee == "me":
-            stmt = stmt.where(WorkItem.assignee_id == actor.id)
-        elif flt.assignee == "none":
-            stmt = stmt.where(WorkItem.assignee_id.is_(None))
-        elif other_id is not None:
-            stmt = stmt.where(WorkItem.assignee_id == other_id)
-        if flt.overdue is True:
-            stmt = stmt.where(and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now))
-        elif flt.overdue is False:
-            stmt = stmt.where(or_(WorkItem.due_at.is_(None), WorkItem.due_at >= now))
-        if flt.stage or flt.q:
-            stmt = stmt.join(Case, Case.id == WorkItem.case_id)
-        if flt.stage:
-            stmt = stmt.where(Case.stage == flt.stage)
-        if flt.q:
-            stmt = _search(stmt, flt.q, actor)
-        return stmt
-
-    # Counted branch by branch (disjoint), each on its own index; the page reads their union.
-    branches = access.work_item_branches(actor)
-    counts = [
-        select(func.count())
-        .select_from(narrow(select(WorkItem.id).where(branch)).subquery())
-        .scalar_subquery()
-        for branch in branches
-    ]
-    total = (db.session.scalar(select(sum(counts[1:], counts[0]))) or 0) if counts else 0
+    branches = tuple(access.work_item_branches(actor))
+    shape = _Shape(
+        queue=bool(flt.queue),
+        assignee="other" if other_id is not None else flt.assignee or None,
+        overdue=flt.overdue,
+        stage=bool(flt.stage),
+        sort=flt.sort,
+    )
+    # A search builds its condition from the words searched for; every other listing reuses the
+    # statements built for the actor's standing and the filter's shape, and binds the values.
+    built = _built(branches, shape, flt.q) if flt.q else _cached(branches, shape)
     offset = (flt.page - 1) * flt.per_page
-    items = _page_of(narrow, branches, flt.sort, offset, flt.per_page)
+    values = {
+        "status": flt.status,
+        "queue": flt.queue,
+        "me": actor.id,
+        "other": other_id,
+        "now": now,
+        "stage": flt.stage,
+        "first": offset + flt.per_page,
+        "offset": offset,
+        "limit": flt.per_page,
+    }
+    unfiltered = flt.status == "open" and not (
+        flt.queue or flt.assignee or flt.overdue is not None or flt.stage or flt.q
+    )
+    if not built:
+        total = 0
+    elif unfiltered and open_total is not None:
+        total = open_total
+    else:
+        total = db.session.scalar(built.count, values) or 0
+    items = list(db.session.scalars(built.page, values)) if built else []
     # Listings show case numbers and titles (personal data); a search term is personal data too.
     detail = {"count": len(items), "page": flt.page, "queue": flt.queue}
     if flt.q:
@@ -156,36 +163,94 @@ def listing(actor: User, flt: ItemFilter, now: datetime | None = None) -> ItemPa
     return ItemPage(items=items, total=total, page=flt.page, per_page=flt.per_page)
 
 
-def _page_of(
-    narrow: Any, branches: list[Any], sort: str, offset: int, limit: int
-) -> list[WorkItem]:
-    """One page in the chosen order: each access branch gives its first ``offset + limit`` ids in
-    that order (on its own index), and the page is taken from their union."""
-    keys = [getattr(WorkItem, name) for name in SORT_KEYS[sort]]
+@dataclass(frozen=True)
+class _Shape:
+    """Which of a listing's filters are in use (their values are bound when the statements run)."""
+
+    queue: bool
+    assignee: str | None  # "me", "none", "other" (a named colleague) or None
+    overdue: bool | None
+    stage: bool
+    sort: str
+
+
+@dataclass(frozen=True)
+class _Statements:
+    count: Select[Any]
+    page: Select[Any]
+
+
+def _narrow(stmt: Select[Any], shape: _Shape, q: str | None) -> Select[Any]:
+    """The listing's own filters on top of what the actor may open."""
+    stmt = stmt.where(WorkItem.status == bindparam("status"))
+    if shape.queue:
+        stmt = stmt.where(WorkItem.queue == bindparam("queue"))
+    if shape.assignee == "me":
+        stmt = stmt.where(WorkItem.assignee_id == bindparam("me"))
+    elif shape.assignee == "none":
+        stmt = stmt.where(WorkItem.assignee_id.is_(None))
+    elif shape.assignee == "other":
+        stmt = stmt.where(WorkItem.assignee_id == bindparam("other"))
+    if shape.overdue is True:
+        stmt = stmt.where(and_(WorkItem.due_at.is_not(None), WorkItem.due_at < bindparam("now")))
+    elif shape.overdue is False:
+        stmt = stmt.where(or_(WorkItem.due_at.is_(None), WorkItem.due_at >= bindparam("now")))
+    if shape.stage or q:
+        stmt = stmt.join(Case, Case.id == WorkItem.case_id)
+    if shape.stage:
+        stmt = stmt.where(Case.stage == bindparam("stage"))
+    if q:
+        stmt = _search(stmt, q)
+    return stmt
+
+
+def _built(branches: tuple[Any, ...], shape: _Shape, q: str | None) -> _Statements | None:
+    """The count and the page of a listing, over the actor's access branches.
+
+    Counted branch by branch (disjoint), each on its own index. For the page, each branch gives
+    its first ``offset + limit`` ids in the chosen order (on its own index), the page is taken from
+    their union, and its rows come with their assignees in the same statement.
+    """
+    if not branches:
+        return None
+    counts = [
+        select(func.count())
+        .select_from(_narrow(select(WorkItem.id).where(branch), shape, q).subquery())
+        .scalar_subquery()
+        for branch in branches
+    ]
+    order = SORTS[shape.sort]
+    keys = [getattr(WorkItem, name) for name in SORT_KEYS[shape.sort]]
     # Each branch's first rows, wrapped as a subquery (SQLite takes no ORDER BY inside a UNION).
     firsts = [
-        narrow(select(*keys).where(branch))
-        .order_by(*SORTS[sort](WorkItem))
-        .limit(offset + limit)
+        _narrow(select(*keys).where(branch), shape, q)
+        .order_by(*order(WorkItem))
+        .limit(bindparam("first", type_=Integer))
         .subquery()
         for branch in branches
     ]
-    parts = [select(*first.c) for first in firsts]
-    if not parts:
-        return []
-    merged = union_all(*parts).subquery()
-    ids = list(
-        db.session.scalars(
-            select(merged.c.id).order_by(*SORTS[sort](merged.c)).offset(offset).limit(limit)
-        )
+    merged = union_all(*[select(*first.c) for first in firsts]).subquery()
+    chosen = (
+        select(merged.c.id)
+        .order_by(*order(merged.c))
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
     )
-    found = {
-        item.id: item
-        for item in db.session.scalars(
-            select(WorkItem).where(WorkItem.id.in_(ids)).options(selectinload(WorkItem.assignee))
-        )
-    }
-    return [found[i] for i in ids if i in found]
+    page = (
+        select(WorkItem)
+        .join(chosen, chosen.c.id == WorkItem.id)
+        .options(joinedload(WorkItem.assignee))
+        .order_by(*order(WorkItem))
+    )
+    return _Statements(count=select(sum(counts[1:], counts[0])), page=page)
+
+
+@lru_cache(maxsize=512)
+def _cached(branches: tuple[Any, ...], shape: _Shape) -> _Statements | None:
+    """``_built`` once per standing and shape: building and keying these statements costs more
+    than running them on the hot path (the branches are ``access``'s own cached objects)."""
+    return _built(branches, shape, None)
 
 
 def view(item_id: int, actor: User) -> WorkItem:
@@ -196,7 +261,7 @@ def view(item_id: int, actor: User) -> WorkItem:
     return item
 
 
-def _search(stmt: Select[Any], query: str, actor: User) -> Select[Any]:
+def _search(stmt: Select[Any], query: str) -> Select[Any]:
     """Match a case number (prefix), words of the case title, or the person's name or kana."""
     condition = case_list.matches(query)
     if condition is None:

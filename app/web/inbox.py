@@ -57,25 +57,22 @@ def _filter_from(args: dict[str, str]) -> work_items.ItemFilter:
 def index() -> str:
     user = current_user._get_current_object()
     flt = _filter_from(request.args.to_dict())
-    page = work_items.listing(user, flt)
+    counts = overview.glance(user)
+    page = work_items.listing(user, flt, open_total=counts.open_total)
     case_ids = {item.case_id for item in page.items if item.case_id}
-
-    cases = (
-        {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_(case_ids)))}
-        if case_ids
-        else {}
-    )
+    # Only what a row shows of its case, as plain rows (the page changes none of them).
+    shown = select(Case.id, Case.number, Case.title, Case.stage).where(Case.id.in_(case_ids))
+    cases = {c.id: c for c in db.session.execute(shown)} if case_ids else {}
     people = {item.assignee_id: item.assignee for item in page.items if item.assignee is not None}
-    counts = overview.queue_counts(user)
     return render_template(
         "inbox.html",
         page=page,
         flt=flt,
         cases=cases,
         people=people,
-        queue_counts=counts,
-        queue_labels={c.key: c.label for c in counts},
-        assigned_count=overview.assigned_count(user),
+        queue_counts=counts.queues,
+        queue_labels={c.key: c.label for c in counts.queues},
+        assigned_count=counts.assigned,
         stages=case_progress.stage_labels(),
         sorts={key: str(label) for key, label in SORT_LABELS.items()},
         now=utcnow(),
