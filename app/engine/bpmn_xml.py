@@ -182,3 +182,31 @@ def _schema_problem(error: Any, node: Any | None) -> str:
             f"{expected}にしてください"
         )
     return f"BPMN 2.0 の規格（XSD）に合わない書き方があります{where}。{_FIX}"
+
+
+def processes(xml: str) -> list[tuple[str, str | None]]:
+    """(id, name) of every process in a document (none when it is not XML)."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser=_parser())
+    except etree.XMLSyntaxError:
+        return []
+    return [
+        (str(node.get("id") or ""), node.get("name"))
+        for node in root.iter(f"{{{namespaces.BPMN}}}process")
+    ]
+
+
+def element_names(xml: str, process_key: str) -> dict[str, str]:
+    """Every named element of one process in a document, by id (what a designer calls it)."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser=_parser())
+    except etree.XMLSyntaxError:
+        return {}
+    names: dict[str, str] = {}
+    for process in root.iter(f"{{{namespaces.BPMN}}}process"):
+        if process.get("id") != process_key:
+            continue
+        for node in process.iter():
+            if isinstance(node.tag, str) and node.get("id") and node.get("name"):
+                names[str(node.get("id"))] = str(node.get("name"))
+    return names

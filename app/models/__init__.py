@@ -3,12 +3,14 @@
 from app.models.audit import AuditEvent
 from app.models.cases import Case
 from app.models.consent import Consent
+from app.models.design import ProcessDraft
 from app.models.meetings import ActionItem, Meeting, MeetingAttendee, MeetingCase
 from app.models.people import Household, HouseholdMember, Involvement, Person
 from app.models.plans import Evaluation, PlanGoal, SupportPlan
 from app.models.referrals import Referral, ReferralEvent
 from app.models.resources import Placement, Resource, ResourceGap
 from app.models.settings import Setting
+from app.models.supervision import StepLimit, SupervisorScope
 from app.models.users import Agency, ApiToken, Group, Membership, User, UserSession
 from app.models.workflow import (
     FormSubmission,
@@ -32,6 +34,9 @@ __all__ = [
     "MeetingCase",
     "Person",
     "Placement",
+    "StepLimit",
+    "SupervisorScope",
+    "ProcessDraft",
     "PlanGoal",
     "Referral",
     "ReferralEvent",

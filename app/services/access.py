@@ -96,7 +96,37 @@ def case_filter(actor: User) -> ColumnElement[bool]:
             _referred(actor.agency_id, Case.id),
         ]
     parts.append(case_filter_by_work(actor))
+    if actor.role == SUPERVISOR:
+        parts += _supervised(actor)
     return or_(*parts)
+
+
+def _supervised(actor: User) -> list[ColumnElement[bool]]:
+    """SQL over ``Case``: what a supervisor oversees beyond their own window (domain.md: a
+    supervisor sees the agencies and queues they supervise, data the administrator edits). The
+    same rules as for those windows' own staff: referred cases while consent stands, and never
+    a case known only through 支援会議 material."""
+    from app.services.supervision import scope as scopes  # scope reads users and agencies
+
+    scope = scopes.of(actor)
+    parts: list[ColumnElement[bool]] = []
+    for agency_id in sorted(scope.agency_ids - {actor.agency_id}):
+        parts += [
+            Case.intake_agency_id == agency_id,
+            Case.primary_agency_id == agency_id,
+            _referred(agency_id, Case.id),
+        ]
+    groups = sorted(scope.group_queues - set(queues.queues_of(actor)))
+    if groups:
+        parts.append(
+            exists().where(
+                WorkItem.case_id == Case.id,
+                WorkItem.status != "cancelled",
+                WorkItem.council_material.is_(False),
+                WorkItem.queue.in_(groups),
+            )
+        )
+    return parts
 
 
 def case_filter_by_work(actor: User) -> ColumnElement[bool]:
@@ -191,6 +221,11 @@ def info_kinds_for(actor: User, case: Case) -> set[str] | None:
     information the person's standing consent lets cross to the actor's window."""
     if actor.agency_id in owners(case):
         return None
+    if actor.role == SUPERVISOR:
+        from app.services.supervision import scope as scopes
+
+        if owners(case) & scopes.of(actor).agency_ids:
+            return None
     worked = case_filter_by_work(actor)
     if bool(db.session.scalar(select(exists().where(Case.id == case.id, worked)))):
         return None

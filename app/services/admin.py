@@ -30,7 +30,13 @@ INTEGER = re.compile(r"-?[0-9]{1,9}")
 
 # What the settings form offers. settings.DEFINITIONS stays the authority on what is valid; these
 # only shape the inputs (tests/web/test_admin.py checks that the two agree).
-INTEGER_RANGES = {"stall_after_days": (1, 90), "council_material_days": (1, 365)}
+INTEGER_RANGES = {
+    "stall_after_days": (1, 90),
+    "council_material_days": (1, 365),
+    "unclaimed_after_days": (1, 90),
+    "message_wait_days": (1, 180),
+    "idle_after_days": (1, 365),
+}
 INTERVAL_CHOICES = {
     "monitoring_interval": settings.CHECK_INTERVALS,
     "revisit_after": settings.VISIT_INTERVALS,

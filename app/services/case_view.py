@@ -402,7 +402,9 @@ def _timeline(
                 AuditEvent.case_id == case.id,
                 AuditEvent.action.in_(
                     ["process.message", "process.timer", "process.start_now", "case.reopen"]
+                    + list(SUPERVISOR_ACTIONS)
                 ),
+                AuditEvent.outcome == "ok",
             )
         )
     )
@@ -419,7 +421,20 @@ def _creator(case: Case) -> str:
     return user.display_name if user else "-"
 
 
+# What supervisors do to a case's work, as its timeline tells it.
+SUPERVISOR_ACTIONS = {
+    "work_item.reassign": _l("作業の担当を割り振りました"),
+    "work_item.due_change": _l("作業の期限を変えました"),
+    "case.note": _l("メモ"),
+    "process.retry": _l("止まっていた処理を再開しました"),
+}
+
+
 def _event_label(event: AuditEvent) -> str:
+    if event.action in SUPERVISOR_ACTIONS:
+        label = str(SUPERVISOR_ACTIONS[event.action])
+        extra = event.detail.get("text") or event.detail.get("reason")
+        return _("%(label)s：%(extra)s", label=label, extra=extra) if extra else label
     if event.action == "process.message":
         name = event.detail.get("name") or _("外部からの連絡")
         return _("知らせを受けました（%(name)s）", name=name)

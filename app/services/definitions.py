@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.engine import bpmn_xml
 from app.engine.specs import (
     DeployError,
     Document,
@@ -60,8 +61,12 @@ def collect_files(paths: list[str]) -> list[Path]:
     return files
 
 
-def _form_loader(forms_dir: str) -> Any:
+def _form_loader(forms_dir: str, overrides: dict[str, Any] | None = None) -> Any:
+    """Reads a form by file name: from ``overrides`` (a draft's changed forms) or ``forms_dir``."""
+
     def load(name: str) -> dict[str, Any]:
+        if overrides and name in overrides:
+            return overrides[name]
         path = Path(forms_dir) / name
         if os.path.sep in name or name.startswith(".") or not path.is_file():
             raise KeyError(name)
@@ -91,15 +96,31 @@ def _read_bytes(path: Path) -> bytes:
         ) from exc
 
 
-def deploy_documents(
-    documents: list[Document], forms_dir: str, actor: User | None = None, actor_name: str = "cli"
-) -> list[DeployResult]:
+def check_documents(
+    documents: list[Document], forms_dir: str, forms: dict[str, Any] | None = None
+) -> list[ProcessInfo]:
+    """What deploy checks before it stores anything; raises DeployError on the first problem.
+    ``forms``: forms changed in a draft, read before ``forms_dir``."""
     known = set(db.session.scalars(select(ProcessDefinition.key).distinct()))
-    load_form = _form_loader(forms_dir)
+    load_form = _form_loader(forms_dir, forms)
     infos = inspect(documents, load_form, known)
     from app.services import hooks  # the hooks name services that read definitions
+    from app.services.design import contract
 
     hooks.check(infos)
+    contract.check(documents, infos, load_form)
+    return infos
+
+
+def deploy_documents(
+    documents: list[Document],
+    forms_dir: str,
+    actor: User | None = None,
+    actor_name: str = "cli",
+    forms: dict[str, Any] | None = None,
+) -> list[DeployResult]:
+    infos = check_documents(documents, forms_dir, forms)
+    load_form = _form_loader(forms_dir, forms)
     by_file = {doc.file_name: doc for doc in documents}
     by_key = {info.key: info for info in infos}
     results: dict[str, DeployResult] = {}
@@ -284,6 +305,11 @@ def task_properties(item: WorkItem) -> dict[str, str]:
     if instance is None:
         return {}
     return bundle(instance.definition).properties(item.element_id, item.process_key)
+
+
+def element_names(definition: ProcessDefinition) -> dict[str, str]:
+    """The names of a version's elements, by id."""
+    return bpmn_xml.element_names(definition.bpmn_xml, definition.key)
 
 
 def message_names() -> set[str]:

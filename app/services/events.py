@@ -41,38 +41,42 @@ def _claim(instance_id: int, now: datetime) -> ProcessInstance | None:
 def fire_due_timers(now: datetime | None = None, limit: int = 100) -> int:
     """Fire every due timer, one instance per transaction; returns how many instances advanced."""
     now = now or utcnow()
-    fired = 0
-    for instance_id in due_instance_ids(now, limit):
-        instance = _claim(instance_id, now)
-        if instance is None:
-            db.session.rollback()
-            continue
-        lag = (utcnow() - instance.next_timer_at).total_seconds()
-        try:
-            # What came due, by the names the diagram gives it (the case timeline shows them).
-            due = _due_timer_names(instance, now)
-            run = instances.resume(instance)
-            with instances.engine_errors():
-                run.fire_due_timers()
-            with instances.saving():
-                instances.persist(instance, run, now=now)
-                audit.record(
-                    "process.timer",
-                    "process_instance",
-                    instance.id,
-                    None,
-                    case_id=instance.case_id,
-                    detail={"names": due} if due else None,
-                )
-            fired += 1
-            metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
-        except ProcessFailure as exc:
-            _record_failure(instance_id, exc.message)
-        except Conflict:
-            # A person completed a task of the same instance meanwhile: nothing of this round was
-            # saved, the timer is still due, and the next round tries again on the new state.
-            db.session.rollback()
-    return fired
+    return sum(fire_instance(instance_id, now) for instance_id in due_instance_ids(now, limit))
+
+
+def fire_instance(instance_id: int, now: datetime) -> bool:
+    """Fire one instance's due timers in its own transaction; whether it advanced. A failure in
+    the engine marks the instance in error (for supervisors to see and retry)."""
+    instance = _claim(instance_id, now)
+    if instance is None:
+        db.session.rollback()
+        return False
+    lag = (utcnow() - instance.next_timer_at).total_seconds()
+    try:
+        # What came due, by the names the diagram gives it (the case timeline shows them).
+        due = _due_timer_names(instance, now)
+        run = instances.resume(instance)
+        with instances.engine_errors():
+            run.fire_due_timers()
+        with instances.saving():
+            instances.persist(instance, run, now=now)
+            audit.record(
+                "process.timer",
+                "process_instance",
+                instance.id,
+                None,
+                case_id=instance.case_id,
+                detail={"names": due} if due else None,
+            )
+        metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
+        return True
+    except ProcessFailure as exc:
+        instances.mark_failed(instance_id, exc.message, stop_timers=True)
+    except Conflict:
+        # A person completed a task of the same instance meanwhile: nothing of this round was
+        # saved, the timer is still due, and the next round tries again on the new state.
+        db.session.rollback()
+    return False
 
 
 def _due_timer_names(instance: ProcessInstance, now: datetime) -> list[str]:
@@ -88,24 +92,6 @@ def _due_timer_names(instance: ProcessInstance, now: datetime) -> list[str]:
             )
         )
     )
-
-
-def _record_failure(instance_id: int, message: str) -> None:
-    db.session.rollback()
-    instance = db.session.get(ProcessInstance, instance_id)
-    if instance is not None:
-        instance.error = message
-        instance.next_timer_at = None
-        audit.record(
-            "process.error",
-            "process_instance",
-            instance.id,
-            None,
-            case_id=instance.case_id,
-            outcome="error",
-            detail={"message": message},
-        )
-        db.session.commit()
 
 
 def deliver(

@@ -96,6 +96,40 @@ def engine_errors() -> Iterator[None]:
         ) from exc
 
 
+def mark_failed(
+    instance_id: int,
+    message: str,
+    *,
+    draft: tuple[int, dict[str, Any]] | None = None,
+    actor: User | None = None,
+    stop_timers: bool = False,
+) -> None:
+    """Record, in a transaction of its own, that the engine failed on an instance: its error (for
+    supervisors' stalled view and retry), an audit row, and what the person typed as the task's
+    draft. ``stop_timers``: the failure was a timer's, so the worker stops retrying it."""
+    db.session.rollback()
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        return
+    instance.error = message
+    if stop_timers:
+        instance.next_timer_at = None
+    if draft is not None:
+        item = db.session.get(WorkItem, draft[0])
+        if item is not None and item.status == "open":
+            item.draft = draft[1]
+    audit.record(
+        "process.error",
+        "process_instance",
+        instance.id,
+        actor,
+        case_id=instance.case_id,
+        outcome="error",
+        detail={"message": message},
+    )
+    db.session.commit()
+
+
 @contextmanager
 def saving() -> Iterator[None]:
     """Run a change and commit it; a lost optimistic-lock race anywhere inside is a Conflict, nothing saved."""
@@ -118,6 +152,7 @@ def persist(
     now = now or utcnow()
     snap = run.snapshot()
     instance.state = snap.state
+    instance.error = None  # a step went through: whatever stopped the instance before is past
     instance.status = "completed" if snap.completed else "waiting"
     instance.next_timer_at = None if snap.completed else snap.next_timer_at
     instance.last_progress_at = now

@@ -121,10 +121,10 @@ def _labels_of(user: User, keys: list[str]) -> dict[str, str]:
     if user.agency is not None:
         labels[queues.agency_queue(user.agency.code)] = user.agency.name
     missing = [key for key in keys if key not in labels]
-    return {**labels, **(_labels(missing) if missing else {})}
+    return {**labels, **(labels(missing) if missing else {})}
 
 
-def _labels(keys: list[str]) -> dict[str, str]:
+def labels(keys: list[str]) -> dict[str, str]:
     """Readable names: group names for group keys, agency names for ``agency:<code>`` keys."""
     prefix = queues.agency_queue("")
     group_keys = [key for key in keys if not key.startswith(prefix)]

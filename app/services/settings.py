@@ -55,6 +55,31 @@ DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
         "支援会議の資料を構成員が閲覧できる日数",
         lambda v: isinstance(v, int) and 1 <= v <= 365,
     ),
+    "unclaimed_after_days": (
+        3,
+        "担当者が決まらないまま停滞とみなすまでの日数",
+        lambda v: isinstance(v, int) and 1 <= v <= 90,
+    ),
+    "message_wait_days": (
+        14,
+        "知らせ（同意・決定など）を待って停滞とみなすまでの日数",
+        lambda v: isinstance(v, int) and 1 <= v <= 180,
+    ),
+    "idle_after_days": (
+        30,
+        "ケースに動きがなく停滞とみなすまでの日数",
+        lambda v: isinstance(v, int) and 1 <= v <= 365,
+    ),
+    "deploy_requires_approval": (
+        False,
+        "プロセスの新しい版は係長・課長の承認を得てから本番に反映する",
+        lambda v: isinstance(v, bool),
+    ),
+    "admins_may_design": (
+        False,
+        "システム管理者もプロセスを編集・反映できる",
+        lambda v: isinstance(v, bool),
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
@@ -27,7 +28,7 @@ from app.services import (
     instances,
     queues,
 )
-from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailure
 
 SUPERVISOR_ROLES = {"supervisor"}
 STATUSES = {"open", "completed", "cancelled"}
@@ -367,12 +368,20 @@ def complete(
     if case is not None:
         consent.check_share(case, item, data, actor, schema, override)
     run = instances.resume(instance)
-    with instances.engine_errors():
-        try:
-            run.complete(item.task_id, data)
-        except TaskNotReady as exc:
-            db.session.rollback()
-            raise Conflict("このタスクはすでに完了しているか、取り消されています。") from exc
+    try:
+        with instances.engine_errors():
+            try:
+                run.complete(item.task_id, data)
+            except TaskNotReady as exc:
+                db.session.rollback()
+                raise Conflict("このタスクはすでに完了しているか、取り消されています。") from exc
+    except ProcessFailure as exc:
+        # The step after this task failed in the engine: nothing advanced, what was typed is kept
+        # as the task's draft, and the instance is marked in error for supervisors to see.
+        instances.mark_failed(instance.id, exc.message, draft=(item.id, data), actor=actor)
+        raise ProcessFailure(
+            _("%(why)s 入力は下書きとして残し、係長・課長に知らせました。", why=exc.message)
+        ) from exc
     with instances.saving():
         item.status = "completed"
         item.completed_at = now

@@ -26,6 +26,7 @@ def register_web(app: Flask) -> None:
         auth,
         cases,
         council,
+        design,
         errors,
         filters,
         health,
@@ -36,6 +37,7 @@ def register_web(app: Flask) -> None:
         openapi,
         processes,
         security,
+        supervision,
         tasks,
     )
 
@@ -53,6 +55,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(council.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(design.bp)
+    app.register_blueprint(supervision.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(openapi.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")

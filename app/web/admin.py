@@ -12,12 +12,13 @@ from app.models import User
 from app.models.users import ROLES
 from app.services import admin
 from app.services.errors import InvalidInput
+from app.services.supervision import scope as supervision_scope
 from app.services.users import live_sessions
 from app.web.auth import idle_limit
 
 bp = Blueprint("admin", __name__)
 
-USER_ACTIONS = ("access", "deactivate", "activate", "password", "end_sessions")
+USER_ACTIONS = ("access", "deactivate", "activate", "password", "end_sessions", "scope")
 
 
 @bp.before_request
@@ -96,6 +97,14 @@ def user(user_id: int) -> Response | str | tuple[str, int]:
             flash(
                 gettext("権限を変更しました。") if changed else gettext("変更はありません。"), "ok"
             )
+        elif action == "scope":
+            supervision_scope.replace(
+                target,
+                request.form.getlist("scope_agencies"),
+                request.form.getlist("scope_queues"),
+                actor,
+            )
+            flash(gettext("監督の範囲を保存しました。"), "ok")
         elif action == "password":
             admin.reset_password(actor, user_id, request.form.get("password", ""))
             flash(gettext("パスワードを再設定しました。本人に安全な方法で伝えてください。"), "ok")
@@ -134,9 +143,13 @@ def _user_page(
     errors: dict[str, str],
     message: str | None = None,
 ) -> str:
+    agency_ids, scope_queues = supervision_scope.explicit(target)
+    codes = {a.id: a.code for a in admin.agencies()}
     return render_template(
         "admin/user.html",
         target=target,
+        scope_agencies={codes[i] for i in agency_ids if i in codes},
+        scope_queues=set(scope_queues),
         live_sessions=live_sessions(target, idle_limit()),
         access=access,
         errors=errors,

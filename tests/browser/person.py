@@ -126,6 +126,16 @@ class Person:
             self.page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
+def take_consultation(window: Person, title: str) -> None:
+    """The window takes a consultation; its first assessment waits in the window's inbox."""
+    window.follow("相談を受け付ける")
+    window.fill("件名", title)
+    window.fill("受付日", clock.today().isoformat())
+    window.tick("介護", group="相談内容（分類）")
+    window.press("受け付けて初期アセスメントへ")
+    assert re.search(r"/cases/\d+$", window.page.url), window.text()
+
+
 def intake(window: Person, title: str, consent: bool) -> None:
     """The window records a 相談受付・申込票 and the first assessment's decision to refer the
     household to 多機関協働 (with or without the person's consent)."""

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Consent, User
+from app.models import AuditEvent, Consent, ProcessInstance, User
 from app.services import cases
 from app.services import consent as consent_service
 from tests.conftest import ServerLikeClient
@@ -27,9 +27,17 @@ SECRET_NAME = "秘密 太郎"
 SECRET_TITLE = "【テスト】見えてはならない世帯"
 MISSING = 100_000
 # Parameters that name case data, and which users may legitimately reach it through them.
-CASE_PARAMS = {"case_id", "item_id", "consent_id", "person_id", "meeting_id", "element_id"}
+CASE_PARAMS = {
+    "case_id",
+    "item_id",
+    "consent_id",
+    "person_id",
+    "meeting_id",
+    "element_id",
+    "instance_id",
+}
 # Parameters of pages that name no case data (users, process versions): not part of this walk.
-OTHER_PARAMS = {"user_id", "definition_id", "filename"}
+OTHER_PARAMS = {"user_id", "definition_id", "filename", "draft_id", "form_name"}
 ENTITLED = {
     "person_id": {"demo-auditor"},  # 本人開示: the auditor produces a person's own record
     "meeting_id": {"demo-supervisor"},  # the chair of the 支援会議 held on the second case
@@ -72,6 +80,9 @@ def world(flow: Flow) -> dict[str, Any]:
         "person_id": case.person_id,
         "meeting_id": meeting.id,
         "element_id": "window_interval",
+        "instance_id": db.session.scalar(
+            select(ProcessInstance.id).where(ProcessInstance.case_id == case.id)
+        ),
         "number": case.number,
     }
 

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import FormSubmission, ProcessInstance, WorkItem
+from app.models import AuditEvent, FormSubmission, ProcessInstance, WorkItem
 from app.services import instances, work_items
 from app.services.errors import ProcessFailure
 
@@ -31,5 +31,15 @@ def test_refused_script_leaves_the_case_as_it_was(
     assert reloaded.state == state_before
     assert db.session.get(WorkItem, item.id).status == "open"
     assert db.session.scalar(select(func.count(FormSubmission.id))) == 0
+    # Never silently stuck: the instance is in error for supervisors, what was typed is kept.
+    assert element in reloaded.error and "下書き" in caught.value.message
+    assert db.session.get(WorkItem, item.id).draft == {"note": note}
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "process.error")
+        )
+        == 1
+    )
     work_items.complete(item.id, coordinator, {"note": "問題なし"})
-    assert db.session.get(ProcessInstance, instance.id).status == "completed"
+    finished = db.session.get(ProcessInstance, instance.id)
+    assert finished.status == "completed" and finished.error is None

@@ -1,0 +1,1 @@
+"""What process designers do: the modeler's vocabulary, drafts, checks and deploys from the browser."""

@@ -1,0 +1,179 @@
+"""Supervisors' pages: the stalled cases in their scope, and acting on many at once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.models import Agency, User
+from app.services import case_progress, cases, definitions
+from app.services.supervision import actions, stalled
+from app.services.supervision import heatmap as heat
+from app.services.supervision import scope as scopes
+from app.services.supervision import workload as load
+
+bp = Blueprint("supervision", __name__)
+
+
+def _filter(args: dict[str, str], scope: scopes.Scope) -> stalled.StalledFilter:
+    """The page's filters; a value that names nothing in scope is dropped, never an error."""
+    reason = args.get("reason") or None
+    agency_id = None
+    if args.get("agency"):
+        agency_id = db.session.scalar(select(Agency.id).where(Agency.code == args["agency"]))
+    worker_id = None
+    if args.get("worker"):
+        worker_id = db.session.scalar(select(User.id).where(User.username == args["worker"]))
+    return stalled.StalledFilter(
+        reason=reason if reason in stalled.REASONS else None,
+        queue=args.get("queue") if args.get("queue") in scope.queues else None,
+        agency_id=agency_id if agency_id in scope.agency_ids else None,
+        stage=args.get("stage") if args.get("stage") in case_progress.stage_labels() else None,
+        worker_id=worker_id if worker_id is not None else (-1 if args.get("worker") else None),
+    )
+
+
+@bp.get("/supervision/stalled")
+@login_required
+def stalled_cases() -> str:
+    actor = current_user._get_current_object()
+    scope = scopes.of(actor)
+    flt = _filter(request.args.to_dict(), scope)
+    page = stalled.listing(actor, flt)
+    agencies = (
+        list(
+            db.session.scalars(
+                select(Agency).where(Agency.id.in_(scope.agency_ids)).order_by(Agency.name)
+            )
+        )
+        if scope.agency_ids
+        else []
+    )
+    return render_template(
+        "supervision/stalled.html",
+        page=page,
+        flt=flt,
+        args=request.args,
+        reasons=stalled.REASONS,
+        stages=case_progress.stage_labels(),
+        agencies=agencies,
+        people=actions.candidates(actor),
+    )
+
+
+def _chosen() -> list[int]:
+    return [int(raw) for raw in request.form.getlist("item_id") if raw.isdigit() and len(raw) < 10]
+
+
+SUMMARIES = {
+    "reassign": lazy_gettext("%(done)d件を割り振りました（%(total)d件中）。"),
+    "due": lazy_gettext("%(done)d件の期限を変えました（%(total)d件中）。"),
+    "note": lazy_gettext("%(done)d件のケースにメモを残しました（%(total)d件中）。"),
+}
+
+
+def _report(results: list[actions.ItemResult], action: str) -> Response:
+    """A line for the whole action and one per item, then back to the same filtered list."""
+    done = sum(1 for result in results if result.ok)
+    flash(
+        str(SUMMARIES[action]) % {"done": done, "total": len(results)},
+        "ok" if done == len(results) else "warn",
+    )
+    for result in results:
+        flash(f"{result.title or result.item_id}: {result.message}", "ok" if result.ok else "warn")
+    back = request.form.get("next", "")
+    if not back.startswith("/supervision/stalled"):
+        back = url_for("supervision.stalled_cases")
+    return redirect(back)
+
+
+@bp.post("/supervision/reassign")
+@login_required
+def reassign() -> Response:
+    actor = current_user._get_current_object()
+    results = actions.reassign_many(_chosen(), request.form.get("assignee", ""), actor)
+    return _report(results, "reassign")
+
+
+@bp.post("/supervision/due")
+@login_required
+def change_due() -> Response:
+    actor = current_user._get_current_object()
+    results = actions.change_due_many(
+        _chosen(), request.form.get("due_on", ""), request.form.get("reason", ""), actor
+    )
+    return _report(results, "due")
+
+
+@bp.post("/supervision/note")
+@login_required
+def note() -> Response:
+    actor = current_user._get_current_object()
+    results = actions.note_many(_chosen(), request.form.get("note", ""), actor)
+    return _report(results, "note")
+
+
+@bp.post("/supervision/retry/<int:instance_id>")
+@login_required
+def retry(instance_id: int) -> Response:
+    result = actions.retry(instance_id, current_user._get_current_object())
+    flash(result.message, "ok" if result.ok else "warn")
+    back = request.form.get("next", "")
+    return redirect(
+        back if back.startswith("/supervision/stalled") else url_for("supervision.stalled_cases")
+    )
+
+
+@bp.get("/supervision/heatmap")
+@login_required
+def heatmap() -> str:
+    actor = current_user._get_current_object()
+    latest = {}
+    for row in definitions.versions():
+        latest.setdefault(row.key, row)
+    key = request.args.get("process", "")
+    if key not in latest:
+        main = cases.case_process_key()
+        key = main if main in latest else next(iter(sorted(latest)), "")
+    days = request.args.get("days", "30")
+    period = int(days) if days.isdigit() and int(days) in heat.PERIODS else 30
+    element = request.args.get("element", "")[:120]
+    waiting = heat.waiting(actor, key) if key else {}
+    drawn = {
+        element_id: {
+            "count": entry.count,
+            "level": entry.level,
+            "label": gettext(
+                "%(count)s件・中央値%(median)s日・最長%(worst)s日",
+                count=entry.count,
+                median=entry.median_days,
+                worst=entry.worst_days,
+            ),
+        }
+        for element_id, entry in waiting.items()
+    }
+    return render_template(
+        "supervision/heatmap.html",
+        processes=latest,
+        key=key,
+        period=period,
+        periods=heat.PERIODS,
+        waiting=waiting,
+        heat=drawn,
+        flows=heat.throughput(actor, key, period) if key else {},
+        element=element,
+        cases=heat.waiting_at(actor, key, element) if key and element else [],
+        names=definitions.element_names(latest[key]) if key else {},
+    )
+
+
+@bp.get("/supervision/workload")
+@login_required
+def workload() -> str:
+    workers, queues = load.workload(current_user._get_current_object())
+    most = max([row.open for row in workers + queues] or [1])
+    return render_template("supervision/workload.html", workers=workers, queues=queues, most=most)

@@ -1,0 +1,79 @@
+"""A supervisor in the browser: the administrator sets what the supervisor oversees, tasks age
+past their limits, and the supervisor finds them on 停滞しているケース, filters by reason and
+hands two of them to a colleague of the window in one go."""
+
+from __future__ import annotations
+
+from tests.browser.person import Person, take_consultation
+
+WINDOW = "【デモ】中央地域包括支援センター"
+
+
+def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
+    live_server: str, new_page, calendar
+) -> None:
+    admin = Person(new_page(), live_server, "demo-admin")
+    admin.follow("管理")
+    admin.follow("ユーザー")
+    admin.follow("demo-supervisor")
+    admin.tick(WINDOW, group="監督する窓口")
+    admin.press("監督の範囲を保存する")
+    assert "監督の範囲を保存しました" in admin.flash()
+
+    window = Person(new_page(), live_server, "demo-elderly")
+    titles = ["【テスト】停滞一", "【テスト】停滞二", "【テスト】停滞三"]
+    for title in titles:
+        take_consultation(window, title)
+
+    calendar.pass_days(5)  # the first assessments were due in 3 days
+    supervisor = Person(new_page(), live_server, "demo-supervisor")
+    supervisor.follow("停滞しているケース")
+    page = supervisor.page
+    counts = " ".join(page.locator(".reason-counts").inner_text().split())
+    assert "期限を過ぎたステップ 3" in counts and "担当者が決まっていない 3" in counts
+    supervisor.pick("理由", "期限を過ぎたステップ")
+    supervisor.press("絞り込む")
+    rows = page.locator("table.stalled tbody tr")
+    assert rows.count() == 3
+    assert "2.0日" in rows.first.inner_text()
+    supervisor.shot("supervision-stalled")
+
+    for title in titles[:2]:
+        row = rows.filter(has_text=title)
+        row.get_by_role("checkbox").check()
+    supervisor.pick("割り振り先", "【デモ】介護 窓口相談員")
+    supervisor.press("選んだ作業を割り振る")
+    assert "2件を割り振りました（2件中）" in supervisor.flash()
+    assert "reason=overdue_step" in page.url  # back on the same filtered list
+    for title in titles[:2]:
+        assert "【デモ】介護 窓口相談員" in rows.filter(has_text=title).inner_text()
+    assert "未担当" in rows.filter(has_text=titles[2]).inner_text()
+    counts = " ".join(page.locator(".reason-counts").inner_text().split())
+    assert "担当者が決まっていない 1" in counts  # the two handed over are no longer unclaimed
+    supervisor.shot("supervision-reassigned")
+
+    supervisor.follow("作業の量を見る")
+    queues = page.locator("table.workload").nth(1)
+    row = queues.locator("tbody tr", has_text=WINDOW)
+    assert row.locator("td").first.inner_text() == "3"  # three open, all overdue
+    workers = page.locator("table.workload").first
+    assert "【デモ】介護 窓口相談員" in workers.inner_text()
+    supervisor.shot("supervision-workload")
+    supervisor.follow("停滞しているケース")
+    supervisor.follow("流れの図で見る")
+    diagram = page.locator(".kasane-diagram")
+    diagram.and_(page.locator("[data-heat-shown]")).wait_for()
+    assert diagram.get_attribute("data-heat-shown") == "1"
+    badge = page.locator("a.heat--late")
+    assert badge.inner_text() == "3"
+    supervisor.shot("supervision-heatmap")
+    with page.expect_navigation():
+        badge.click()
+    listed = page.locator("table", has=page.get_by_role("columnheader", name="待ち始め"))
+    assert listed.locator("tbody tr").count() == 3
+    assert "初期アセスメント" in page.locator("h2", has_text="で待っているケース").inner_text()
+
+    window.log_in()
+    window.go("/inbox?assignee=me")
+    mine = window.page.locator("table.inbox tbody").inner_text()
+    assert mine.count("初期アセスメント") == 2

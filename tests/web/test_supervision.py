@@ -1,0 +1,72 @@
+"""The supervisors' pages over HTTP: only supervisors, junk filters ignored, bulk reassign with a
+result per item, and the administrator's form for what a supervisor oversees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SupervisorScope, User
+from app.services import definitions
+from tests.web.support import csrf_from, log_in
+
+ROOT = Path(__file__).parent.parent.parent
+
+
+@pytest.fixture
+def world(ctx: Flask, demo: None) -> None:
+    definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
+
+
+@pytest.mark.parametrize("username", ["demo-coordinator", "demo-admin", "demo-designer"])
+def test_only_supervisors_open_the_stalled_page(client, world, username) -> None:
+    log_in(client, username)
+    assert client.get("/supervision/stalled").status_code == 403
+
+
+def test_filters_that_name_nothing_are_ignored(client, world) -> None:
+    log_in(client, "demo-supervisor")
+    page = client.get("/supervision/stalled?reason=%00&queue=nope&agency=x&stage=zz&worker=ghost")
+    assert page.status_code == 200
+    assert "停滞しているケースはありません" in page.get_data(as_text=True)
+
+
+def test_bulk_reassign_without_a_choice_is_a_clear_refusal(client, world) -> None:
+    log_in(client, "demo-supervisor")
+    token = csrf_from(client.get("/supervision/stalled"))
+    answer = client.post(
+        "/supervision/reassign", data={"csrf_token": token, "assignee": "demo-elderly"}
+    )
+    assert answer.status_code == 422
+    assert "作業を選んでください" in answer.get_data(as_text=True)
+
+
+def test_the_administrator_sets_what_a_supervisor_oversees(client, world) -> None:
+    supervisor = db.session.scalar(select(User).where(User.username == "demo-supervisor"))
+    log_in(client, "demo-admin")
+    page = client.get(f"/admin/users/{supervisor.id}")
+    assert "監督の範囲" in page.get_data(as_text=True)
+    answer = client.post(
+        f"/admin/users/{supervisor.id}",
+        data={
+            "csrf_token": csrf_from(page),
+            "action": "scope",
+            "scope_agencies": ["elderly-center", "child-center"],
+            "scope_queues": ["coordination"],
+        },
+    )
+    assert answer.status_code == 302
+    rows = db.session.scalars(
+        select(SupervisorScope).where(SupervisorScope.user_id == supervisor.id)
+    ).all()
+    assert len(rows) == 3
+    bad = client.post(
+        f"/admin/users/{supervisor.id}",
+        data={"csrf_token": csrf_from(page), "action": "scope", "scope_agencies": ["nowhere"]},
+    )
+    assert bad.status_code == 422
+    assert "一覧にない機関" in bad.get_data(as_text=True)
