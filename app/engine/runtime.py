@@ -142,6 +142,10 @@ class Run:
         self._guard(task.run)
         self._advance()
 
+    def cancel(self) -> None:
+        """End the workflow where it stands: every waiting task is cancelled, nothing more runs."""
+        self._guard(self.workflow.cancel)
+
     def fire_due_timers(self) -> None:
         """Let timers whose time has come fire, then run on."""
         self._advance()

@@ -427,6 +427,7 @@ SUPERVISOR_ACTIONS = {
     "work_item.due_change": _l("作業の期限を変えました"),
     "case.note": _l("メモ"),
     "process.retry": _l("止まっていた処理を再開しました"),
+    "process.end": _l("ケースの処理を終了しました"),
 }
 
 

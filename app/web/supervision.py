@@ -73,6 +73,7 @@ SUMMARIES = {
     "reassign": lazy_gettext("%(done)d件を割り振りました（%(total)d件中）。"),
     "due": lazy_gettext("%(done)d件の期限を変えました（%(total)d件中）。"),
     "note": lazy_gettext("%(done)d件のケースにメモを残しました（%(total)d件中）。"),
+    "end": lazy_gettext("%(done)d件のケースの処理を終了しました（%(total)d件中）。"),
 }
 
 
@@ -115,6 +116,14 @@ def note() -> Response:
     actor = current_user._get_current_object()
     results = actions.note_many(_chosen(), request.form.get("note", ""), actor)
     return _report(results, "note")
+
+
+@bp.post("/supervision/end")
+@login_required
+def end() -> Response:
+    actor = current_user._get_current_object()
+    results = actions.end_many(_chosen(), request.form.get("end_reason", ""), actor)
+    return _report(results, "end")
 
 
 @bp.post("/supervision/retry/<int:instance_id>")

@@ -52,10 +52,17 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
     assert "担当者が決まっていない 1" in counts  # the two handed over are no longer unclaimed
     supervisor.shot("supervision-reassigned")
 
+    # The third case was registered twice by mistake: the supervisor ends it, with the reason.
+    rows.filter(has_text=titles[2]).get_by_role("checkbox").check()
+    supervisor.fill("終了する理由", "重複して登録されたケース")
+    supervisor.press("処理を終了する")
+    assert "1件のケースの処理を終了しました（1件中）" in supervisor.flash()
+    assert rows.filter(has_text=titles[2]).count() == 0
+
     supervisor.follow("作業の量を見る")
     queues = page.locator("table.workload").nth(1)
     row = queues.locator("tbody tr", has_text=WINDOW)
-    assert row.locator("td").first.inner_text() == "3"  # three open, all overdue
+    assert row.locator("td").first.inner_text() == "2"  # two open, both overdue
     workers = page.locator("table.workload").first
     assert "【デモ】介護 窓口相談員" in workers.inner_text()
     supervisor.shot("supervision-workload")
@@ -65,12 +72,12 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
     diagram.and_(page.locator("[data-heat-shown]")).wait_for()
     assert diagram.get_attribute("data-heat-shown") == "1"
     badge = page.locator("a.heat--late")
-    assert badge.inner_text() == "3"
+    assert badge.inner_text() == "2"
     supervisor.shot("supervision-heatmap")
     with page.expect_navigation():
         badge.click()
     listed = page.locator("table", has=page.get_by_role("columnheader", name="待ち始め"))
-    assert listed.locator("tbody tr").count() == 3
+    assert listed.locator("tbody tr").count() == 2
     assert "初期アセスメント" in page.locator("h2", has_text="で待っているケース").inner_text()
 
     window.log_in()

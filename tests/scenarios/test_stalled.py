@@ -187,3 +187,26 @@ def test_due_change_and_note_are_on_the_case_timeline(flow: Flow) -> None:
     view = case_view.build(flow.refresh(), supervisor)
     told = " ".join(entry.what for entry in view.timeline)
     assert "家族の入院のため" in told and "来週、係で状況を確認する" in told
+
+
+def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:
+    from app.models import Case
+    from app.services import case_view
+
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    flow.open_case()
+    [item] = flow.open_items()
+    with pytest.raises(InvalidInput):
+        actions.end_many([item.id], " ", supervisor)
+    [result] = actions.end_many([item.id], "重複して登録されたケース", supervisor)
+    assert result.ok, result.message
+    db.session.expire_all()
+    assert db.session.get(WorkItem, item.id).status == "cancelled"
+    [instance] = flow.instances()
+    assert instance.status == "completed"
+    case = db.session.get(Case, flow.case.id)
+    assert case.status == "closed"
+    told = " ".join(e.what for e in case_view.build(case, supervisor).timeline)
+    assert "重複して登録されたケース" in told
+    [again] = actions.end_many([item.id], "もう一度", supervisor)
+    assert not again.ok

@@ -256,3 +256,56 @@ def _reason(text: str, what: str | None = None) -> str:
         message = _("%(what)sを入力してください（1000文字以内）。", what=what or _("理由"))
         raise InvalidInput(message, fields={"reason": message})
     return text
+
+
+def end(instance_id: int, reason: str, actor: User) -> ItemResult:
+    """End a case's process that must not go on (with the reason): its waiting work is cancelled,
+    the case is closed, and the timeline says who ended it and why."""
+    from app.models import Case, ProcessInstance
+    from app.services import instances
+
+    _require_supervisor(actor, "process.end")
+    reason = _reason(reason)
+    instance = db.session.get(ProcessInstance, instance_id)
+    case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
+    if instance is None or case is None or not access.may_see_case(actor, case):
+        audit.record_alone("process.end", "process_instance", instance_id, actor, outcome="denied")
+        return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
+    if instance.status == "completed":
+        return ItemResult(instance_id, False, _("このケースの処理はもう終わっています。"))
+    run = instances.resume(instance)
+    with instances.engine_errors():
+        run.cancel()
+    with instances.saving():
+        instances.persist(instance, run, case=case)
+        case.stage = "closed"
+        audit.record(
+            "process.end",
+            "process_instance",
+            instance.id,
+            actor,
+            case_id=case.id,
+            detail={"reason": reason},
+        )
+    return ItemResult(instance_id, True, _("ケースの処理を終了しました。"))
+
+
+def end_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
+    """End the processes of the chosen work items' cases (each once), with one reason."""
+    scope = _require_supervisor(actor, "process.end")
+    ids = _chosen(item_ids)
+    reason = _reason(reason)
+    results: list[ItemResult] = []
+    ended: set[int] = set()
+    for item_id in ids:
+        item = db.session.get(WorkItem, item_id)
+        refused = _refusal(item, item_id, scope, actor, "process.end", require_open=False)
+        if refused:
+            results.append(refused)
+            continue
+        if item.instance_id in ended:
+            continue
+        ended.add(item.instance_id)
+        result = end(item.instance_id, reason, actor)
+        results.append(ItemResult(item_id, result.ok, result.message, item.title))
+    return results
