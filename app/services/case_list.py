@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from app.extensions import db
-from app.models import Case, Person, User
+from app.models import Case, Person, User, WorkItem
 from app.services import access, audit, forms
 from app.services.errors import InvalidInput
 
@@ -53,8 +53,22 @@ def matches(query: str) -> ColumnElement[bool] | None:
     )
 
 
+@dataclass(frozen=True)
+class Narrowing:
+    """The list's other filters: stage, the agency holding the case, the worker holding its work."""
+
+    stage: str | None = None
+    agency_id: int | None = None
+    worker_id: int | None = None
+
+
 def listing(
-    actor: User, q: str | None = None, status: str | None = None, page: int = 1, per_page: int = 25
+    actor: User,
+    q: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+    narrowing: Narrowing | None = None,
 ) -> CasePage:
     """A page of the cases the actor may open, newest first; the listing is audited."""
     if status is not None and status not in STATUSES:
@@ -72,6 +86,24 @@ def listing(
     )
     if status:
         stmt = stmt.where(Case.status == status)
+    narrowing = narrowing or Narrowing()
+    if narrowing.stage:
+        stmt = stmt.where(Case.stage == narrowing.stage)
+    if narrowing.agency_id is not None:
+        stmt = stmt.where(
+            or_(
+                Case.intake_agency_id == narrowing.agency_id,
+                Case.primary_agency_id == narrowing.agency_id,
+            )
+        )
+    if narrowing.worker_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                WorkItem.case_id == Case.id,
+                WorkItem.status == "open",
+                WorkItem.assignee_id == narrowing.worker_id,
+            )
+        )
     condition = matches(q or "")
     if condition is not None:
         stmt = stmt.where(condition)
@@ -84,6 +116,8 @@ def listing(
         )
     ]
     detail: dict[str, Any] = {"count": len(rows), "page": page}
+    if narrowing != Narrowing():
+        detail["narrowing"] = {k: v for k, v in vars(narrowing).items() if v is not None}
     if condition is not None:
         detail["query"] = forms.normalise_search(q or "")
     action = "case.search" if condition is not None else "case.list"

@@ -40,15 +40,45 @@ def index() -> str:
         )
     q = (args.get("q") or "").strip()
     status = args.get("status") or None
-    listing = case_list.listing(current_user._get_current_object(), q, status, int(raw_page))
+    actor = current_user._get_current_object()
+    stages = case_progress.stage_labels()
+    agencies, workers = _narrowing_choices(actor)
+    narrowing = case_list.Narrowing(
+        stage=args.get("stage") if args.get("stage") in stages else None,
+        agency_id=next((a.id for a in agencies if a.code == args.get("agency")), None),
+        worker_id=next((w.id for w in workers if w.username == args.get("worker")), None),
+    )
+    listing = case_list.listing(actor, q, status, int(raw_page), narrowing=narrowing)
     return render_template(
         "cases/index.html",
         listing=listing,
         q=q,
         status=status,
-        stage_labels=case_progress.stage_labels(),
+        stage_labels=stages,
+        narrowing=narrowing,
+        agencies=agencies,
+        workers=workers,
+        args=args,
         pages=max(1, -(-listing.total // listing.per_page)),
     )
+
+
+def _narrowing_choices(actor):  # noqa: ANN001, ANN202 - (agencies, workers) a supervisor may pick
+    """A supervisor narrows the list by the agencies and the workers they oversee."""
+    if actor.role != "supervisor":
+        return [], []
+    from sqlalchemy import select
+
+    from app.services.supervision import actions
+    from app.services.supervision import scope as scopes
+
+    ids = scopes.of(actor).agency_ids
+    agencies = (
+        list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)))
+        if ids
+        else []
+    )
+    return agencies, actions.candidates(actor)
 
 
 @bp.get("/cases/<int:case_id>")

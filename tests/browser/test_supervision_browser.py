@@ -80,6 +80,13 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
     assert listed.locator("tbody tr").count() == 2
     assert "初期アセスメント" in page.locator("h2", has_text="で待っているケース").inner_text()
 
+    supervisor.follow("ケース一覧")
+    supervisor.pick("担当者", "【デモ】介護 窓口相談員")
+    supervisor.pick("機関", WINDOW)
+    supervisor.press("検索")
+    found = page.locator("main table tbody").inner_text()
+    assert titles[0] in found and titles[1] in found and titles[2] not in found
+
     window.log_in()
     window.go("/inbox?assignee=me")
     mine = window.page.locator("table.inbox tbody").inner_text()

@@ -210,3 +210,26 @@ def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:
     assert "重複して登録されたケース" in told
     [again] = actions.end_many([item.id], "もう一度", supervisor)
     assert not again.ok
+
+
+def test_a_supervisor_searches_cases_of_the_scope_by_stage_agency_and_worker(flow: Flow) -> None:
+    from app.services import case_list
+
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    flow.open_case(title="【テスト】介護の世帯")
+    [item] = flow.open_items()
+    actions.reassign_many([item.id], "demo-elderly", supervisor)
+    other = users.create_user(
+        "sv-child2", "子ども係長", PASSWORD, "supervisor", agency_id=_agency("child-center").id
+    )
+    db.session.commit()
+
+    def titles(actor: User, **narrow: object) -> list[str]:
+        page = case_list.listing(actor, narrowing=case_list.Narrowing(**narrow))
+        return [row.case.title for row in page.rows]
+
+    elderly = _agency("elderly-center").id
+    assert titles(supervisor, stage="intake", agency_id=elderly) == ["【テスト】介護の世帯"]
+    assert titles(supervisor, worker_id=flow.user("demo-elderly").id) == ["【テスト】介護の世帯"]
+    assert titles(supervisor, stage="assessment") == []
+    assert titles(other) == []
