@@ -21,6 +21,8 @@ kasane = AppGroup("kasane", help="Kasane の運用コマンド")
 
 
 def register_cli(app: Flask) -> None:
+    from app import cli_digest  # noqa: F401  (adds `kasane digest` to the group)
+
     app.cli.add_command(kasane)
 
 

@@ -10,8 +10,9 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import Agency, User
+from app.models.base import utcnow
 from app.services import case_progress, cases, definitions
-from app.services.supervision import actions, stalled
+from app.services.supervision import actions, digest, stalled
 from app.services.supervision import heatmap as heat
 from app.services.supervision import scope as scopes
 from app.services.supervision import workload as load
@@ -44,6 +45,10 @@ def stalled_cases() -> str:
     scope = scopes.of(actor)
     flt = _filter(request.args.to_dict(), scope)
     page = stalled.listing(actor, flt)
+    new = digest.only_new(page.rows, utcnow())
+    only_new = request.args.get("new") == "1"
+    if only_new:
+        page.rows = new
     agencies = (
         list(
             db.session.scalars(
@@ -62,6 +67,8 @@ def stalled_cases() -> str:
         stages=case_progress.stage_labels(),
         agencies=agencies,
         people=actions.candidates(actor),
+        new_count=len(new),
+        only_new=only_new,
     )
 
 

@@ -31,6 +31,8 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
     page = supervisor.page
     counts = " ".join(page.locator(".reason-counts").inner_text().split())
     assert "期限を過ぎたステップ 3" in counts and "担当者が決まっていない 3" in counts
+    # Due on day 3, seen on day 5: stalled for two days already, so none is new today.
+    assert "この24時間に新しく停滞したもの：0件" in page.locator(".new-stalls").inner_text()
     supervisor.pick("理由", "期限を過ぎたステップ")
     supervisor.press("絞り込む")
     rows = page.locator("table.stalled tbody tr")
