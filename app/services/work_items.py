@@ -26,6 +26,7 @@ from app.services import (
     form_words,
     forms,
     instances,
+    metrics,
     queues,
 )
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailure
@@ -414,6 +415,7 @@ def complete(
             case_id=item.case_id,
             detail={"element": item.element_id},
         )
+    metrics.COMPLETIONS.labels(item.element_id).inc()
     return item
 
 

@@ -102,3 +102,20 @@ def test_items_of_other_queues_are_not_found(deployed: Flask, user) -> None:
     assert page.total == 0
     page = work_items.listing(user("demo-coordinator"), work_items.ItemFilter(queue="coordination"))
     assert [i.id for i in page.items] == [item.id]
+
+
+def test_a_completion_is_counted_for_the_metrics(deployed: Flask, user) -> None:
+    from prometheus_client import REGISTRY
+
+    def counted() -> float:
+        sample = REGISTRY.get_sample_value("kasane_task_completions_total", {"element": "review"})
+        return sample or 0.0
+
+    before = counted()
+    instance = instances.start("loop", data={"limit": 3})
+    [item] = _open_items(instance)
+    with pytest.raises(InvalidInput):
+        work_items.complete(item.id, user("demo-coordinator"), {"amount": -1})
+    assert counted() == before  # a refused completion is not one
+    work_items.complete(item.id, user("demo-coordinator"), {"note": "確認済み"})
+    assert counted() == before + 1
