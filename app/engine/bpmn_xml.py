@@ -210,3 +210,25 @@ def element_names(xml: str, process_key: str) -> dict[str, str]:
             if isinstance(node.tag, str) and node.get("id") and node.get("name"):
                 names[str(node.get("id"))] = str(node.get("name"))
     return names
+
+
+def user_tasks(xml: str, process_key: str) -> list[tuple[str, str, str | None]]:
+    """(id, name, dueInDays) of every user task of one process in a document, in document order."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser=_parser())
+    except etree.XMLSyntaxError:
+        return []
+    found: list[tuple[str, str, str | None]] = []
+    for process in root.iter(f"{{{namespaces.BPMN}}}process"):
+        if process.get("id") != process_key:
+            continue
+        for task in process.iter(f"{{{namespaces.BPMN}}}userTask"):
+            due = task.xpath(
+                "string(bpmn:extensionElements/spiffworkflow:properties"
+                "/spiffworkflow:property[@name='dueInDays']/@value)",
+                namespaces=namespaces.PREFIXES,
+            )
+            found.append(
+                (str(task.get("id")), str(task.get("name") or task.get("id")), due or None)
+            )
+    return found

@@ -12,6 +12,7 @@ from app.models import User
 from app.models.users import ROLES
 from app.services import admin
 from app.services.errors import InvalidInput
+from app.services.supervision import limits
 from app.services.supervision import scope as supervision_scope
 from app.services.users import live_sessions
 from app.web.auth import idle_limit
@@ -220,3 +221,26 @@ def _interval_options(choices: list[str]) -> list[tuple[str, str]]:
     return [
         (c, gettext("%(days)s日ごと", days=c.removeprefix("P").removesuffix("D"))) for c in choices
     ]
+
+
+@bp.route("/step-limits", methods=["GET", "POST"])
+def step_limits() -> Response | str | tuple[str, int]:
+    """The municipality's own limit (days) per step, which stalled cases are judged by."""
+    actor = current_user._get_current_object()
+    if request.method == "POST":
+        try:
+            changed = limits.save(actor, request.form.to_dict())
+        except InvalidInput as exc:
+            page = render_template(
+                "admin/step_limits.html",
+                rows=limits.rows(actor),
+                typed=request.form,
+                errors=exc.fields,
+                message=exc.message,
+            )
+            return page, 422
+        flash(gettext("期限を保存しました（%(count)s 件を変更）。", count=changed), "ok")
+        return redirect(url_for("admin.step_limits"))
+    return render_template(
+        "admin/step_limits.html", rows=limits.rows(actor), typed=None, errors={}, message=None
+    )

@@ -93,3 +93,31 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
     window.go("/inbox?assignee=me")
     mine = window.page.locator("table.inbox tbody").inner_text()
     assert mine.count("初期アセスメント") == 2
+
+
+def test_the_administrator_sets_a_step_limit_the_stalled_list_judges_by(
+    live_server: str, new_page, calendar
+) -> None:
+    admin = Person(new_page(), live_server, "demo-admin")
+    admin.follow("管理")
+    admin.follow("ユーザー")
+    admin.follow("demo-supervisor")
+    admin.tick(WINDOW, group="監督する窓口")
+    admin.press("監督の範囲を保存する")
+    admin.follow("管理")
+    admin.follow("ステップごとの期限")
+    admin.fill("初期アセスメント（世帯全体）と対応の判断", "400")
+    admin.press("期限を保存する")
+    assert "1〜365の日数" in admin.text()
+    admin.fill("初期アセスメント（世帯全体）と対応の判断", "1")
+    admin.press("期限を保存する")
+    assert "期限を保存しました（1 件を変更）" in admin.flash()
+
+    window = Person(new_page(), live_server, "demo-elderly")
+    take_consultation(window, "【テスト】一日の期限")
+    calendar.pass_days(2)  # the diagram says 3 days; the municipality says 1
+    supervisor = Person(new_page(), live_server, "demo-supervisor")
+    supervisor.follow("停滞しているケース")
+    row = supervisor.page.locator("table.stalled tbody tr", has_text="【テスト】一日の期限")
+    assert "期限を過ぎたステップ" in row.first.inner_text()
+    assert "1.0日" in row.first.inner_text()
