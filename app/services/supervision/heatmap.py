@@ -75,7 +75,12 @@ def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[
     items = (
         select(Item.element_id, Item.created_at, Item.due_at)
         .join(Case, Case.id == Item.case_id)
-        .where(Item.status == "open", Item.process_key == process_key, visible)
+        .where(
+            Item.status == "open",
+            Item.queue.in_(sorted(scope.queues)),
+            Item.process_key == process_key,
+            visible,
+        )
     )
     for element_id, created_at, due_at in db.session.execute(items):
         entry = heat.setdefault(element_id, ElementHeat())
@@ -112,6 +117,7 @@ def waiting_at(
         .join(Case, Case.id == Item.case_id)
         .where(
             Item.status == "open",
+            Item.queue.in_(sorted(scope.queues)),
             Item.process_key == process_key,
             Item.element_id == element_id,
             visible,

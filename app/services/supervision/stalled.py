@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from app.extensions import db
 from app.models import (
@@ -176,8 +176,9 @@ def _overdue_steps(visible, scope, flt, now, limits) -> list[StalledRow]:  # noq
     )
     stmt = (
         select(Item, limit, *_case_columns())
+        .options(joinedload(Item.assignee))
         .join(Case, Case.id == Item.case_id)
-        .where(Item.status == "open", visible, _queue_is(flt))
+        .where(Item.status == "open", visible, _queue_is(flt, scope))
         .where(or_(Item.due_at < now, limit.is_not(None)))
         .order_by(Item.due_at)
         .limit(PER_REASON * 2)
@@ -195,13 +196,14 @@ def _unclaimed(visible, scope, flt, now, limits) -> list[StalledRow]:  # noqa: A
     since = now - timedelta(days=limits["unclaimed"])
     stmt = (
         select(Item, *_case_columns())
+        .options(joinedload(Item.assignee))
         .join(Case, Case.id == Item.case_id)
         .where(
             Item.status == "open",
             Item.assignee_id.is_(None),
             Item.created_at < since,
             visible,
-            _queue_is(flt),
+            _queue_is(flt, scope),
         )
         .order_by(Item.created_at)
         .limit(PER_REASON)
@@ -220,8 +222,12 @@ def _case_row(reason: str, case: tuple[int, str, str, str], **fields: Any) -> St
     )
 
 
-def _queue_is(flt: StalledFilter) -> ColumnElement[bool]:
-    return Item.queue == flt.queue if flt.queue else Item.id.is_not(None)
+def _queue_is(flt: StalledFilter, scope: scopes.Scope) -> ColumnElement[bool]:
+    """Work in the queues the supervisor oversees (the ones they can act on), read on the open-work
+    index; or in the one queue the filter names."""
+    if flt.queue:
+        return Item.queue == flt.queue
+    return Item.queue.in_(sorted(scope.queues)) if scope.queues else Item.id.is_(None)
 
 
 def _item_row(
