@@ -75,6 +75,11 @@ class DeployError(Exception):
         self.problem = problem
         super().__init__(self.describe())
 
+    @property
+    def element(self) -> str | None:
+        """The element the refusal names, or None when it concerns the whole file."""
+        return None if self.element_id == "-" else self.element_id
+
     def describe(self) -> str:
         if self.element_id == "-":
             return f"{self.file_name}: {self.problem}"

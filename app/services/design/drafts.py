@@ -33,7 +33,7 @@ class DraftRefused(InvalidInput):
 
     def __init__(self, error: DeployError) -> None:
         super().__init__(error.describe())
-        self.element_id = None if error.element_id == "-" else error.element_id
+        self.element_id = error.element
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,7 @@ def problems(draft: ProcessDraft, forms_dir: str) -> list[Problem]:
     try:
         definitions.check_documents(batch(draft), forms_dir, draft.forms)
     except DeployError as exc:
-        element = None if exc.element_id == "-" else exc.element_id
-        return [Problem(element, exc.describe())]
+        return [Problem(exc.element, exc.describe())]
     return []
 
 

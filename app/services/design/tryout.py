@@ -78,8 +78,8 @@ def try_run(
         definitions.check_documents(batch, forms_dir, draft.forms)
     except DeployError as exc:
         where = None
-        if exc.element_id != "-":
-            where = Element(None, exc.element_id, exc.element_name or exc.element_id)
+        if exc.element is not None:
+            where = Element(None, exc.element, exc.element_name or exc.element)
         message = _("この下書きは反映できない状態のため、試せません: %(why)s", why=exc.describe())
         return _recorded(draft, target_element_id, actor, TryResult("refused", message, [], where))
     outlines = _outlines(batch)

@@ -3,6 +3,7 @@ refused) on its own, with a result per item, and every action is audited on the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -56,12 +57,8 @@ def reassign_many(item_ids: list[int], username: str, actor: User) -> list[ItemR
         message = _("割り振り先の職員を一覧から選んでください。")
         raise InvalidInput(message, fields={"assignee": message})
     results = []
-    for item_id in ids:
-        item = db.session.get(WorkItem, item_id)
-        refused = _refusal(item, item_id, scope, actor, "work_item.reassign")
-        if refused:
-            results.append(refused)
-            continue
+    for item in _workable(ids, scope, actor, "work_item.reassign", results):
+        item_id = item.id
         if target not in queues.members(item.queue) or not access.may_work_on(target, item):
             audit.record(
                 "work_item.reassign",
@@ -121,12 +118,8 @@ def change_due_many(item_ids: list[int], due_on: str, reason: str, actor: User) 
     due_at = _due_at(due_on)
     reason = _reason(reason)
     results = []
-    for item_id in ids:
-        item = db.session.get(WorkItem, item_id)
-        refused = _refusal(item, item_id, scope, actor, "work_item.due_change")
-        if refused:
-            results.append(refused)
-            continue
+    for item in _workable(ids, scope, actor, "work_item.due_change", results):
+        item_id = item.id
         before = item.due_at
         item.due_at = due_at
         audit.record(
@@ -154,12 +147,8 @@ def note_many(item_ids: list[int], text: str, actor: User) -> list[ItemResult]:
     text = _reason(text, what=_("メモ"))
     noted: set[int] = set()
     results = []
-    for item_id in ids:
-        item = db.session.get(WorkItem, item_id)
-        refused = _refusal(item, item_id, scope, actor, "case.note", require_open=False)
-        if refused:
-            results.append(refused)
-            continue
+    for item in _workable(ids, scope, actor, "case.note", results, require_open=False):
+        item_id = item.id
         if item.case_id not in noted:
             noted.add(item.case_id)
             audit.record(
@@ -219,6 +208,24 @@ def _chosen(item_ids: list[int]) -> list[int]:
     if len(ids) > MAX_ITEMS:
         raise InvalidInput(_("一度に選べるのは%(limit)d件までです。", limit=MAX_ITEMS))
     return ids
+
+
+def _workable(
+    ids: list[int],
+    scope: scopes.Scope,
+    actor: User,
+    action: str,
+    results: list[ItemResult],
+    require_open: bool = True,
+) -> Iterator[WorkItem]:
+    """The chosen items the supervisor may act on; each refusal goes into ``results``."""
+    for item_id in ids:
+        item = db.session.get(WorkItem, item_id)
+        refused = _refusal(item, item_id, scope, actor, action, require_open)
+        if refused:
+            results.append(refused)
+        else:
+            yield item
 
 
 def _refusal(
@@ -297,12 +304,8 @@ def end_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
     reason = _reason(reason)
     results: list[ItemResult] = []
     ended: set[int] = set()
-    for item_id in ids:
-        item = db.session.get(WorkItem, item_id)
-        refused = _refusal(item, item_id, scope, actor, "process.end", require_open=False)
-        if refused:
-            results.append(refused)
-            continue
+    for item in _workable(ids, scope, actor, "process.end", results, require_open=False):
+        item_id = item.id
         if item.instance_id in ended:
             continue
         ended.add(item.instance_id)
