@@ -93,10 +93,7 @@ def _report(results: list[actions.ItemResult], action: str) -> Response:
     )
     for result in results:
         flash(f"{result.title or result.item_id}: {result.message}", "ok" if result.ok else "warn")
-    back = request.form.get("next", "")
-    if not back.startswith("/supervision/stalled"):
-        back = url_for("supervision.stalled_cases")
-    return redirect(back)
+    return _back_to_list()
 
 
 @bp.post("/supervision/reassign")
@@ -138,10 +135,15 @@ def end() -> Response:
 def retry(instance_id: int) -> Response:
     result = actions.retry(instance_id, current_user._get_current_object())
     flash(result.message, "ok" if result.ok else "warn")
+    return _back_to_list()
+
+
+def _back_to_list() -> Response:
+    """Back to the stalled list the action was taken from, with its filters (never elsewhere)."""
     back = request.form.get("next", "")
-    return redirect(
-        back if back.startswith("/supervision/stalled") else url_for("supervision.stalled_cases")
-    )
+    if not back.startswith("/supervision/stalled"):
+        back = url_for("supervision.stalled_cases")
+    return redirect(back)
 
 
 @bp.get("/supervision/heatmap")

@@ -9,15 +9,20 @@ from tests.browser.person import Person, take_consultation
 WINDOW = "【デモ】中央地域包括支援センター"
 
 
-def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
-    live_server: str, new_page, calendar
-) -> None:
-    admin = Person(new_page(), live_server, "demo-admin")
+def oversee_the_window(admin: Person) -> Person:
+    """The administrator makes the demo supervisor oversee the elderly window (管理 › ユーザー)."""
     admin.follow("管理")
     admin.follow("ユーザー")
     admin.follow("demo-supervisor")
     admin.tick(WINDOW, group="監督する窓口")
     admin.press("監督の範囲を保存する")
+    return admin
+
+
+def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
+    live_server: str, new_page, calendar
+) -> None:
+    admin = oversee_the_window(Person(new_page(), live_server, "demo-admin"))
     assert "監督の範囲を保存しました" in admin.flash()
 
     window = Person(new_page(), live_server, "demo-elderly")
@@ -98,12 +103,7 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
 def test_the_administrator_sets_a_step_limit_the_stalled_list_judges_by(
     live_server: str, new_page, calendar
 ) -> None:
-    admin = Person(new_page(), live_server, "demo-admin")
-    admin.follow("管理")
-    admin.follow("ユーザー")
-    admin.follow("demo-supervisor")
-    admin.tick(WINDOW, group="監督する窓口")
-    admin.press("監督の範囲を保存する")
+    admin = oversee_the_window(Person(new_page(), live_server, "demo-admin"))
     admin.follow("管理")
     admin.follow("ステップごとの期限")
     admin.fill("初期アセスメント（世帯全体）と対応の判断", "400")

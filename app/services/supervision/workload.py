@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from app.extensions import db
 from app.models import User, WorkItem
@@ -65,13 +65,15 @@ def workload(actor: User, now: datetime | None = None) -> tuple[list[Load], list
     worker_rows = [_load(str(key), names.get(key, "-"), row, now) for *row, key in worker_rows_raw]
     audit.record("workload.view", "work_item", None, actor, detail={"queues": len(queues)})
     db.session.commit()
-    order = lambda load: (-load.open, load.label)  # noqa: E731
-    return sorted(worker_rows, key=order), sorted(queue_rows, key=order)
+    return sorted(worker_rows, key=_busiest), sorted(queue_rows, key=_busiest)
 
 
-def _flag(condition):  # noqa: ANN001, ANN202 - SQL
-    from sqlalchemy import case
+def _busiest(load: Load) -> tuple[int, str]:
+    return (-load.open, load.label)
 
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """SQL: 1 where the condition holds, for summing."""
     return case((condition, 1), else_=0)
 
 
