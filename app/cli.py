@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.specs import DeployError
 from app.extensions import db
-from app.services import definitions, demo, demo_cases, events, instances, metrics, users
+from app.services import definitions, demo, demo_cases, events, instances, metrics, users, webhooks
 from app.services.errors import ServiceError
 
 kasane = AppGroup("kasane", help="Kasane の運用コマンド")
@@ -96,6 +96,7 @@ def worker_command(interval: float, once: bool) -> None:
             current_app.logger.warning("timer round failed: %s", exc.__class__.__name__)
             metrics.WORKER_ROUNDS.labels("failed").inc()
             fired = 0
+        webhooks.worker_round()  # outbound events due now; a failure never stops the worker
         if fired:
             click.echo(f"タイマーを {fired} 件処理しました")
         db.session.remove()

@@ -30,6 +30,10 @@ def digest_command() -> None:
             empty=run.empty,
         )
     )
+    if run.already:
+        click.echo(
+            _("今日すでにお知らせを受け取った %(count)s人には送りませんでした。", count=run.already)
+        )
     if run.failed:
         click.echo(
             _(

@@ -274,7 +274,7 @@ def stalled_counts(html: str) -> list[int]:
 
 
 def measure(app, username: str) -> dict[str, float]:  # noqa: ANN001
-    from app.services.supervision.stalled import PER_REASON
+    from app.services.supervision.stalled import PAGE_SIZE
 
     client = login(app, username)
     pages = targets(app)
@@ -282,8 +282,8 @@ def measure(app, username: str) -> dict[str, float]:  # noqa: ANN001
     assert first.status_code == 200, first.status_code
     counts = stalled_counts(first.get_data(as_text=True))
     print(
-        f"  stalled rows listed per reason: {counts} (total {sum(counts)}; the page reads at most "
-        f"{PER_REASON} per reason), {len(first.data) // 1024} KiB of HTML",
+        f"  stalled rows per reason: {counts} (total {sum(counts)}; a page lists {PAGE_SIZE}), "
+        f"{len(first.data) // 1024} KiB of HTML",
         flush=True,
     )
     times: dict[str, list[float]] = {name: [] for name in pages}

@@ -10,8 +10,9 @@ from app.models.plans import Evaluation, PlanGoal, SupportPlan
 from app.models.referrals import Referral, ReferralEvent
 from app.models.resources import Placement, Resource, ResourceGap
 from app.models.settings import Setting
-from app.models.supervision import StepLimit, SupervisorScope
+from app.models.supervision import Escalation, StepLimit, SupervisorScope
 from app.models.users import Agency, ApiToken, Group, Membership, User, UserSession
+from app.models.webhooks import WebhookDelivery, WebhookSubscription
 from app.models.workflow import (
     FormSubmission,
     MessageSubscription,
@@ -34,6 +35,7 @@ __all__ = [
     "MeetingCase",
     "Person",
     "Placement",
+    "Escalation",
     "StepLimit",
     "SupervisorScope",
     "ProcessDraft",
@@ -59,4 +61,6 @@ __all__ = [
     "PathStep",
     "WaitingEvent",
     "WorkItem",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def utcnow() -> datetime:
@@ -40,3 +43,30 @@ def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     ``ck_<table>_<column>`` by the naming convention)."""
     allowed = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+class days_after(FunctionElement):  # noqa: N801 - reads as SQL
+    """SQL: a UTC timestamp column (or a date column, at its midnight UTC) plus a whole number of
+    days, on both databases (``make_interval`` on PostgreSQL, ``datetime()`` on SQLite)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "days_after"
+
+
+@compiles(days_after, "postgresql")
+def _days_after_pg(element: days_after, compiler: Any, **kw: Any) -> str:
+    moment, days = list(element.clauses)
+    return (
+        f"(CAST({compiler.process(moment, **kw)} AS TIMESTAMP WITHOUT TIME ZONE) AT TIME ZONE 'UTC'"
+        f" + make_interval(days => {compiler.process(days, **kw)}))"
+    )
+
+
+@compiles(days_after, "sqlite")
+def _days_after_sqlite(element: days_after, compiler: Any, **kw: Any) -> str:
+    moment, days = list(element.clauses)
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(moment, **kw)}, "
+        f"'+' || {compiler.process(days, **kw)} || ' days')"
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.base import UTCDateTime, utcnow
 from app.models.users import Agency, User
 
 
@@ -46,3 +49,23 @@ class StepLimit(db.Model):
     process_key: Mapped[str] = mapped_column(String(120))
     element_id: Mapped[str] = mapped_column(String(120))
     days: Mapped[int] = mapped_column(Integer)
+
+
+class Escalation(db.Model):
+    """A case (or one of its tasks) handed on by a supervisor to another supervisor, with the
+    reason; it stays on the receiver's stalled list until they mark it dealt with."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (Index("ix_escalation_to_open", "to_user_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"))
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    from_user: Mapped[User] = relationship(foreign_keys=[from_user_id])
+    to_user: Mapped[User] = relationship(foreign_keys=[to_user_id])

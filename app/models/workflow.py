@@ -54,7 +54,11 @@ class ProcessInstance(db.Model):
     """A running (or finished) process; its engine state is stored without the specs."""
 
     __tablename__ = "process_instance"
-    __table_args__ = (one_of("status", INSTANCE_STATUSES),)
+    __table_args__ = (
+        one_of("status", INSTANCE_STATUSES),
+        Index("ix_process_instance_progress", "status", "last_progress_at"),
+        Index("ix_process_instance_held", "held_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -66,6 +70,10 @@ class ProcessInstance(db.Model):
     last_progress_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     correlation_key: Mapped[str | None] = mapped_column(String(120), index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # A supervisor's hold: while set, no task of the instance may be completed and no timer fires.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    hold_reason: Mapped[str | None] = mapped_column(Text)
     compactions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -94,6 +102,17 @@ class WorkItem(db.Model):
             "case_id",
         ),
         Index("ix_work_item_assignee_open", "assignee_id", "status", "due_at"),
+        # Whether a person may open a case from its work: read from this index alone.
+        Index(
+            "ix_work_item_case_visibility",
+            "case_id",
+            "queue",
+            "status",
+            "council_material",
+            "assignee_id",
+            "completed_by_id",
+        ),
+        Index("ix_work_item_completed_by", "completed_by_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -126,6 +145,8 @@ class FormSubmission(db.Model):
     """A completed form exactly as submitted: who, when, which form version, what data."""
 
     __tablename__ = "form_submission"
+    # Whether anything was recorded on a case since a date (the stalled list's plan reviews).
+    __table_args__ = (Index("ix_form_submission_case_time", "case_id", "submitted_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id"), index=True)
@@ -164,6 +185,7 @@ class WaitingEvent(db.Model):
         one_of("kind", WAITING_KINDS),
         UniqueConstraint("instance_id", "element_id"),
         Index("ix_waiting_event_due", "kind", "due_at"),
+        Index("ix_waiting_event_since", "kind", "since"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -186,7 +208,13 @@ class PathStep(db.Model):
     for the people who watch and change the process."""
 
     __tablename__ = "path_step"
-    __table_args__ = (Index("ix_path_step_flow", "process_key", "source_id", "target_id"),)
+    __table_args__ = (
+        Index("ix_path_step_flow", "process_key", "source_id", "target_id"),
+        # A period's throughput per flow, read from this index alone (the heatmap).
+        Index(
+            "ix_path_step_period", "process_key", "taken_at", "case_id", "source_id", "target_id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.extensions import db
 from app.models import AuditEvent, User
+from app.services import webhooks
 
 
 def record(
@@ -31,6 +32,7 @@ def record(
         detail=detail or {},
     )
     db.session.add(event)
+    webhooks.on_audit(event)  # an integration event, when the change is one
     return event
 
 

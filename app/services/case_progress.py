@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from app.engine.runtime import ReadyTask
 from app.models import Case, ProcessInstance, User
 from app.models.base import utcnow
-from app.services import records
+from app.services import records, webhooks
 
 OPEN, INTERRUPTED, CLOSED = "open", "interrupted", "closed"
 ENDING_STAGES = {"closed", "returned"}
@@ -84,6 +84,7 @@ def on_step(
         # 戻す」); every other end is 終結.
         if case.stage not in ENDING_STAGES:
             case.stage = "closed"
+        webhooks.case_closing(case)
         case.status = CLOSED
         case.closed_at = case.closed_at or utcnow()
     else:

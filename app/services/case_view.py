@@ -428,6 +428,10 @@ SUPERVISOR_ACTIONS = {
     "case.note": _l("メモ"),
     "process.retry": _l("止まっていた処理を再開しました"),
     "process.end": _l("ケースの処理を終了しました"),
+    "process.hold": _l("ケースの処理を一時停止しました"),
+    "process.resume": _l("一時停止していた処理を再開しました"),
+    "case.escalate": _l("ほかの係長・課長に回しました"),
+    "case.escalation_resolve": _l("回されてきたケースを対応済みにしました"),
 }
 
 

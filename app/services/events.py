@@ -19,7 +19,11 @@ def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
     """Instances whose earliest timer is due, oldest first."""
     stmt = (
         select(ProcessInstance.id)
-        .where(ProcessInstance.next_timer_at.is_not(None), ProcessInstance.next_timer_at <= now)
+        .where(
+            ProcessInstance.next_timer_at.is_not(None),
+            ProcessInstance.next_timer_at <= now,
+            ProcessInstance.held_at.is_(None),
+        )
         .order_by(ProcessInstance.next_timer_at)
         .limit(limit)
     )
@@ -32,6 +36,7 @@ def _claim(instance_id: int, now: datetime) -> ProcessInstance | None:
         ProcessInstance.id == instance_id,
         ProcessInstance.next_timer_at.is_not(None),
         ProcessInstance.next_timer_at <= now,
+        ProcessInstance.held_at.is_(None),
     )
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
@@ -124,6 +129,7 @@ def _deliver_each(
     delivered = []
     for sub in subscriptions:
         instance = db.session.get(ProcessInstance, sub.instance_id)
+        instances.require_not_held(instance)
         run = instances.resume(instance)
         with instances.engine_errors():
             try:
@@ -209,6 +215,7 @@ def act_now(case: Case, element_id: str, actor: User) -> WaitingEvent:
         deliver(row.message_name, case.number, {"by": actor.username}, actor)
         return row
     instance = db.session.get(ProcessInstance, row.instance_id)
+    instances.require_not_held(instance)
     run = instances.resume(instance)
     with instances.engine_errors():
         try:

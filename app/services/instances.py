@@ -83,6 +83,20 @@ def resume(instance: ProcessInstance) -> Run:
     return Run.resume(definitions.bundle(instance.definition), instance.state)
 
 
+def require_not_held(instance: ProcessInstance) -> None:
+    """Refuse to move an instance a supervisor has held (一時停止): a person's completion, a
+    message, a start-now. The caller's form keeps what was typed."""
+    if instance.held_at is not None:
+        db.session.rollback()
+        raise Conflict(
+            _(
+                "このケースは係長・課長が一時停止しています（理由：%(reason)s）。再開されるまで"
+                "進められません。",
+                reason=instance.hold_reason or "-",
+            )
+        )
+
+
 @contextmanager
 def engine_errors() -> Iterator[None]:
     """Turn an engine failure into a user-visible ProcessFailure (the caller's transaction is discarded)."""

@@ -363,6 +363,7 @@ def complete(
     _require_open(item)
     _require_workable(item, actor)
     instance = db.session.get(ProcessInstance, item.instance_id)
+    instances.require_not_held(instance)
     schema = form_schema(item)
     forms.validate(schema, data)
     case = db.session.get(Case, item.case_id) if item.case_id is not None else None

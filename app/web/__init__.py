@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
     app.url_map.converters["int"] = RecordId
     from app.web import (
         admin,
+        admin_webhooks,
         api,
         audit,
         auth,
@@ -60,4 +61,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(openapi.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(admin_webhooks.bp, url_prefix="/admin/webhooks")
     errors.init_app(app)

@@ -10,9 +10,8 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import Agency, User
-from app.models.base import utcnow
 from app.services import case_progress, cases, definitions
-from app.services.supervision import actions, digest, stalled
+from app.services.supervision import actions, escalations, holds, stalled
 from app.services.supervision import heatmap as heat
 from app.services.supervision import scope as scopes
 from app.services.supervision import workload as load
@@ -35,6 +34,7 @@ def _filter(args: dict[str, str], scope: scopes.Scope) -> stalled.StalledFilter:
         agency_id=agency_id if agency_id in scope.agency_ids else None,
         stage=args.get("stage") if args.get("stage") in case_progress.stage_labels() else None,
         worker_id=worker_id if worker_id is not None else (-1 if args.get("worker") else None),
+        new_only=args.get("new") == "1",
     )
 
 
@@ -44,11 +44,8 @@ def stalled_cases() -> str:
     actor = current_user._get_current_object()
     scope = scopes.of(actor)
     flt = _filter(request.args.to_dict(), scope)
-    page = stalled.listing(actor, flt)
-    new = digest.only_new(page.rows, utcnow())
-    only_new = request.args.get("new") == "1"
-    if only_new:
-        page.rows = new
+    number = request.args.get("page", "1")
+    page = stalled.listing(actor, flt, page=int(number) if number.isdigit() else 1)
     agencies = (
         list(
             db.session.scalars(
@@ -67,8 +64,8 @@ def stalled_cases() -> str:
         stages=case_progress.stage_labels(),
         agencies=agencies,
         people=actions.candidates(actor),
-        new_count=len(new),
-        only_new=only_new,
+        supervisors=escalations.receivers(actor),
+        query=request.args.to_dict(),
     )
 
 
@@ -81,6 +78,8 @@ SUMMARIES = {
     "due": lazy_gettext("%(done)d件の期限を変えました（%(total)d件中）。"),
     "note": lazy_gettext("%(done)d件のケースにメモを残しました（%(total)d件中）。"),
     "end": lazy_gettext("%(done)d件のケースの処理を終了しました（%(total)d件中）。"),
+    "hold": lazy_gettext("%(done)d件のケースの処理を一時停止しました（%(total)d件中）。"),
+    "escalate": lazy_gettext("%(done)d件をほかの係長・課長に回しました（%(total)d件中）。"),
 }
 
 
@@ -128,6 +127,43 @@ def end() -> Response:
     actor = current_user._get_current_object()
     results = actions.end_many(_chosen(), request.form.get("end_reason", ""), actor)
     return _report(results, "end")
+
+
+@bp.post("/supervision/hold")
+@login_required
+def hold() -> Response:
+    actor = current_user._get_current_object()
+    results = holds.hold_many(_chosen(), request.form.get("hold_reason", ""), actor)
+    return _report(results, "hold")
+
+
+@bp.post("/supervision/resume/<int:instance_id>")
+@login_required
+def resume(instance_id: int) -> Response:
+    result = holds.release(instance_id, current_user._get_current_object())
+    flash(result.message, "ok" if result.ok else "warn")
+    return _back_to_list()
+
+
+@bp.post("/supervision/escalate")
+@login_required
+def escalate() -> Response:
+    actor = current_user._get_current_object()
+    results = escalations.escalate_many(
+        _chosen(),
+        request.form.get("escalate_to", ""),
+        request.form.get("escalate_reason", ""),
+        actor,
+    )
+    return _report(results, "escalate")
+
+
+@bp.post("/supervision/escalations/<int:escalation_id>/resolve")
+@login_required
+def resolve(escalation_id: int) -> Response:
+    result = escalations.resolve(escalation_id, current_user._get_current_object())
+    flash(result.message, "ok")
+    return _back_to_list()
 
 
 @bp.post("/supervision/retry/<int:instance_id>")

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.models import Case, User, WorkItem
+from app.models import Case, ProcessInstance, User, WorkItem
 from app.services import access, consent, form_i18n, task_context, work_items
 from app.services.errors import Conflict, Forbidden, InvalidInput
 from app.web import form_render
@@ -51,6 +51,7 @@ def _page(
     candidates: list[User] = []
     if user.role in work_items.SUPERVISOR_ROLES and item.status == "open":
         candidates = work_items.candidates(item)
+    instance = db.session.get(ProcessInstance, item.instance_id) if item.status == "open" else None
     in_form = set((schema.get("properties") or {}).keys())
     gaps = None
     if case is not None and item.status == "open" and not in_form & set(OVERRIDE_FIELDS):
@@ -76,6 +77,7 @@ def _page(
         assignee=assignee,
         completed_by=completed_by,
         candidates=candidates,
+        hold_reason=(instance.hold_reason or "-") if instance and instance.held_at else None,
     )
 
 

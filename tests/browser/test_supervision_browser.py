@@ -4,6 +4,7 @@ hands two of them to a colleague of the window in one go."""
 
 from __future__ import annotations
 
+from app.services.demo import DEMO_PASSWORD
 from tests.browser.person import Person, take_consultation
 
 WINDOW = "【デモ】中央地域包括支援センター"
@@ -121,3 +122,74 @@ def test_the_administrator_sets_a_step_limit_the_stalled_list_judges_by(
     row = supervisor.page.locator("table.stalled tbody tr", has_text="【テスト】一日の期限")
     assert "期限を過ぎたステップ" in row.first.inner_text()
     assert "1.0日" in row.first.inner_text()
+
+
+def test_a_supervisor_holds_a_case_resumes_it_and_hands_another_to_a_colleague(
+    live_server: str, new_page, calendar
+) -> None:
+    admin = oversee_the_window(Person(new_page(), live_server, "demo-admin"))
+    # A second supervisor of the same window, made by the administrator.
+    admin.follow("ユーザー")
+    admin.fill("ユーザー名", "sv-second")
+    admin.fill("表示名", "介護担当 課長")
+    admin.pick("役割", "係長・課長（スーパーバイザー）")
+    admin.pick("所属（窓口）", WINDOW)
+    admin.fill("初期パスワード", DEMO_PASSWORD)
+    admin.press("追加する")
+    assert "ユーザー「sv-second」を作成しました" in admin.flash()
+    admin.tick(WINDOW, group="監督する窓口")
+    admin.press("監督の範囲を保存する")
+
+    window = Person(new_page(), live_server, "demo-elderly")
+    held, handed = "【テスト】一時停止する", "【テスト】課長に回す"
+    for title in (held, handed):
+        take_consultation(window, title)
+    calendar.pass_days(5)
+
+    supervisor = Person(new_page(), live_server, "demo-supervisor")
+    supervisor.follow("停滞しているケース")
+    page = supervisor.page
+    rows = page.locator("table.stalled tbody tr")
+    rows.filter(has_text=held).first.get_by_role("checkbox").check()
+    supervisor.fill("一時停止する理由", "家族と方針を話し合うまで止める")
+    supervisor.press("一時停止する")
+    assert "1件のケースの処理を一時停止しました（1件中）" in supervisor.flash()
+    row = rows.filter(has_text=held).filter(has_text="一時停止している")
+    assert "家族と方針を話し合うまで止める" in row.inner_text()
+    supervisor.shot("supervision-held")
+
+    # The window's worker opens the held case's step: the page says it cannot be finished now.
+    window.log_in()
+    window.go("/inbox")
+    with window.page.expect_navigation():
+        window.page.locator("table.inbox tbody tr", has_text=held).get_by_role("link").first.click()
+    assert "係長・課長が一時停止しています" in window.text()
+    window.shot("task-held")
+
+    rows.filter(has_text=handed).first.get_by_role("checkbox").check()
+    supervisor.pick("回す先", "介護担当 課長")
+    supervisor.fill("回す理由", "課長の判断が要る")
+    supervisor.press("回す")
+    assert "1件をほかの係長・課長に回しました（1件中）" in supervisor.flash()
+
+    with page.expect_navigation():
+        rows.filter(has_text=held).get_by_role("button", name="の処理を再開する").first.click()
+    assert "ケースの処理を再開しました" in supervisor.flash()
+    assert rows.filter(has_text="一時停止している").count() == 0
+
+    colleague = Person(new_page(), live_server, "sv-second")
+    colleague.follow("停滞しているケース")
+    mine = colleague.page.locator("table.stalled tbody tr").filter(
+        has_text="ほかの係長・課長から回された"
+    )
+    assert handed in mine.inner_text() and "課長の判断が要る" in mine.inner_text()
+    colleague.shot("supervision-escalated")
+    with colleague.page.expect_navigation():
+        mine.get_by_role("button", name="を対応済みにする").click()
+    assert "対応済みにしました" in colleague.flash()
+    assert (
+        colleague.page.locator("table.stalled tbody tr")
+        .filter(has_text="ほかの係長・課長から回された")
+        .count()
+        == 0
+    )

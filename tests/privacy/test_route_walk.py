@@ -36,8 +36,18 @@ CASE_PARAMS = {
     "element_id",
     "instance_id",
 }
-# Parameters of pages that name no case data (users, process versions): not part of this walk.
-OTHER_PARAMS = {"user_id", "definition_id", "filename", "draft_id", "form_name"}
+# Parameters of pages that name no case data (users, process versions, webhook subscriptions,
+# whose log shows case numbers only): not part of this walk.
+OTHER_PARAMS = {
+    "user_id",
+    "definition_id",
+    "filename",
+    "draft_id",
+    "form_name",
+    "subscription_id",
+    "delivery_id",
+    "escalation_id",
+}
 ENTITLED = {
     "person_id": {"demo-auditor"},  # 本人開示: the auditor produces a person's own record
     "meeting_id": {"demo-supervisor"},  # the chair of the 支援会議 held on the second case

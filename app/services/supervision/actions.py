@@ -3,7 +3,7 @@ refused) on its own, with a result per item, and every action is audited on the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -299,16 +299,28 @@ def end(instance_id: int, reason: str, actor: User) -> ItemResult:
 
 def end_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
     """End the processes of the chosen work items' cases (each once), with one reason."""
-    scope = _require_supervisor(actor, "process.end")
+    return per_case(item_ids, reason, actor, "process.end", end, require_open=False)
+
+
+def per_case(
+    item_ids: list[int],
+    reason: str,
+    actor: User,
+    action: str,
+    act: Callable[[int, str, User], ItemResult],
+    require_open: bool = True,
+) -> list[ItemResult]:
+    """Do ``act`` (with one reason) once to the process of each chosen work item's case; items of
+    a case already done share its result."""
+    scope = _require_supervisor(actor, action)
     ids = _chosen(item_ids)
     reason = _reason(reason)
     results: list[ItemResult] = []
-    ended: set[int] = set()
-    for item in _workable(ids, scope, actor, "process.end", results, require_open=False):
-        item_id = item.id
-        if item.instance_id in ended:
-            continue
-        ended.add(item.instance_id)
-        result = end(item.instance_id, reason, actor)
-        results.append(ItemResult(item_id, result.ok, result.message, item.title))
+    done: dict[int, ItemResult] = {}
+    for item in _workable(ids, scope, actor, action, results, require_open=require_open):
+        item_id, title, instance_id = item.id, item.title, item.instance_id
+        if instance_id not in done:
+            done[instance_id] = act(instance_id, reason, actor)
+        result = done[instance_id]
+        results.append(ItemResult(item_id, result.ok, result.message, title))
     return results

@@ -24,12 +24,12 @@ from babel.dates import format_date
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, User
 from app.models.base import utcnow
-from app.services import audit, settings
+from app.services import audit
 from app.services.clock import LOCAL
 from app.services.errors import InvalidInput
 from app.services.supervision import stalled
@@ -38,64 +38,18 @@ from app.services.supervision.stalled import StalledRow
 
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(days=1)
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_SENDER = "kasane@localhost"
 STALLED_PATH = "/supervision/stalled"
+# A supervisor gets one digest in this time, however often the command runs.
+ONCE_A_DAY = timedelta(hours=20)
 SMTP_TIMEOUT = 30
-# The setting whose days pass after a row's ``since`` before the listing shows it.
-_DELAY = {
-    "unclaimed": "unclaimed_after_days",
-    "message_wait": "message_wait_days",
-    "no_activity": "idle_after_days",
-}
 
 
 def new_stalls(actor: User, now: datetime | None = None) -> list[StalledRow]:
     """The stalled rows the actor may see (all reasons) that became stalled in the last 24 hours."""
-    now = now or utcnow()
-    return only_new(stalled.listing(actor, stalled.StalledFilter(), now).rows, now)
-
-
-def only_new(rows: list[StalledRow], now: datetime) -> list[StalledRow]:
-    """Of rows already listed, those that became stalled in the 24 hours before ``now``."""
-    values = settings.current()
-    failed = _failures([r.instance_id for r in rows if r.reason == "error" and r.instance_id])
-    start = now - WINDOW
-    return [row for row in rows if start < stalled_at(row, values, failed) <= now]
-
-
-def stalled_at(
-    row: StalledRow, values: dict[str, Any], failed: dict[int, datetime] | None = None
-) -> datetime:
-    """When the row first met its reason's condition in ``stalled.listing``.
-
-    ``values`` are the municipality settings; ``failed`` maps an instance to the moment the engine
-    last failed on it (an error does not move ``since``, which is the last progress)."""
-    if row.reason == "error":
-        moment = (failed or {}).get(row.instance_id or 0)
-        return max(moment, row.since) if moment else row.since
-    if row.reason == "review_overdue":
-        # Listed once the review date is more than the stall days before today: a whole day later.
-        return row.since + timedelta(days=int(values["stall_after_days"]) + 1)
-    key = _DELAY.get(row.reason)
-    return row.since + timedelta(days=int(values[key])) if key else row.since
-
-
-def _failures(instance_ids: list[int]) -> dict[int, datetime]:
-    """The latest engine failure of each instance, from the audit trail (``process.error``)."""
-    if not instance_ids:
-        return {}
-    stmt = (
-        select(AuditEvent.object_id, func.max(AuditEvent.at))
-        .where(
-            AuditEvent.action == "process.error",
-            AuditEvent.object_type == "process_instance",
-            AuditEvent.object_id.in_([str(i) for i in instance_ids]),
-        )
-        .group_by(AuditEvent.object_id)
-    )
-    return {int(object_id): at for object_id, at in db.session.execute(stmt) if at is not None}
+    found = stalled.listing(actor, stalled.StalledFilter(new_only=True), now, size=stalled.ALL_ROWS)
+    return found.rows
 
 
 def compose(actor: User, rows: list[StalledRow], now: datetime | None = None) -> EmailMessage:
@@ -166,6 +120,7 @@ class DigestRun:
     sent: int = 0
     failed: int = 0
     empty: int = 0
+    already: int = 0  # had their digest within the last ``ONCE_A_DAY`` (a second run the same day)
 
 
 def smtp_configured() -> bool:
@@ -204,7 +159,11 @@ def deliver_all(now: datetime | None = None) -> DigestRun:
     others = sorted(set(addresses) - {name for _id, name in supervisors})
     if others:
         log.warning("digest: not active supervisors, skipped: %s", ", ".join(others))
+    had = _sent_lately(now or utcnow())
     for user_id, username in supervisors:
+        if user_id in had:
+            run.already += 1
+            continue
         user = db.session.get(User, user_id)
         rows = new_stalls(user, now)
         if not rows:
@@ -226,6 +185,21 @@ def deliver_all(now: datetime | None = None) -> DigestRun:
         _audit(user_id, "ok", detail)
         run.sent += 1
     return run
+
+
+def _sent_lately(now: datetime) -> set[int]:
+    """The supervisors whose digest already went out this day (a cron run twice sends once)."""
+    return {
+        int(object_id)
+        for object_id in db.session.scalars(
+            select(AuditEvent.object_id).where(
+                AuditEvent.action == "digest.send",
+                AuditEvent.outcome == "ok",
+                AuditEvent.at > now - ONCE_A_DAY,
+            )
+        )
+        if object_id and object_id.isdigit()
+    }
 
 
 def _send(mail: MailSettings, message: EmailMessage) -> None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import case, func, null, or_, select, union_all
 
 from app.extensions import db
 from app.models import Case, PathStep, User, WaitingEvent
 from app.models.base import utcnow
-from app.services import access, audit
+from app.services import audit
 from app.services.errors import Forbidden
+from app.services.supervision import readers
 from app.services.supervision import scope as scopes
-from app.services.supervision.stalled import Item, StalledFilter, in_scope
+from app.services.supervision.readers import Item
 
 PERIODS = (7, 30, 90, 365)
 
@@ -62,43 +64,70 @@ def require(actor: User, action: str) -> scopes.Scope:
     return scopes.of(actor)
 
 
-def _visible(actor: User, scope: scopes.Scope):  # noqa: ANN202 - SQL condition over Case
-    return and_(access.case_filter(actor), in_scope(scope, StalledFilter()))
+def _frame(actor: User, scope: scopes.Scope, now: datetime) -> readers.Frame:
+    return readers.Frame(actor=actor, scope=scope, now=now, limits={})
+
+
+def _waits(frame: readers.Frame, process_key: str, element_id: str | None = None) -> Any:
+    """Where cases in view wait in ``process_key`` now: open work in the supervisor's queues and
+    catch events, one row each (element, since, overdue, work item, case)."""
+    items = select(
+        Item.element_id.label("element_id"),
+        Item.created_at.label("since"),
+        case((Item.due_at < frame.now, 1), else_=0).label("overdue"),
+        Item.id.label("item_id"),
+        Item.case_id.label("case_id"),
+    ).where(
+        Item.status == "open",
+        Item.queue.in_(sorted(frame.scope.queues)),
+        Item.process_key == process_key,
+    )
+    late = frame.now - timedelta(hours=1)
+    events = select(
+        WaitingEvent.element_id,
+        WaitingEvent.since,
+        case((WaitingEvent.due_at < late, 1), else_=0),
+        null(),
+        WaitingEvent.case_id,
+    ).where(WaitingEvent.process_key == process_key)
+    if element_id is not None:
+        items = items.where(Item.element_id == element_id)
+        events = events.where(WaitingEvent.element_id == element_id)
+    waits = union_all(items, events).subquery("waits")
+    return waits, waits.c.case_id.in_(readers.in_view(frame))
 
 
 def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[str, ElementHeat]:
-    """Per element of ``process_key``: the cases in scope waiting there now, with their ages."""
+    """Per element of ``process_key``: how many cases in scope wait there now, how many are late,
+    and the median and longest wait (aggregated in SQL: one row per element comes back, or two
+    when the median falls between two waits)."""
     scope = require(actor, "heatmap.view")
     now = now or utcnow()
-    visible = _visible(actor, scope)
-    heat: dict[str, ElementHeat] = {}
-    items = (
-        select(Item.element_id, Item.created_at, Item.due_at)
-        .join(Case, Case.id == Item.case_id)
-        .where(
-            Item.status == "open",
-            Item.queue.in_(sorted(scope.queues)),
-            Item.process_key == process_key,
-            visible,
+    waits, visible = _waits(_frame(actor, scope, now), process_key)
+    per = {"partition_by": waits.c.element_id}
+    ranked = (
+        select(
+            waits.c.element_id,
+            waits.c.since,
+            func.row_number().over(order_by=waits.c.since, **per).label("n"),
+            func.count().over(**per).label("count"),
+            func.sum(waits.c.overdue).over(**per).label("overdue"),
+            func.min(waits.c.since).over(**per).label("oldest"),
         )
+        .where(visible)
+        .subquery("ranked")
     )
-    for element_id, created_at, due_at in db.session.execute(items):
+    middle = or_(ranked.c.n == (ranked.c.count + 1) / 2, ranked.c.n == (ranked.c.count + 2) / 2)
+    heat: dict[str, ElementHeat] = {}
+    for element_id, since, _n, count, overdue, oldest in db.session.execute(
+        select(ranked).where(middle)
+    ):
         entry = heat.setdefault(element_id, ElementHeat())
-        entry.ages.append(_days(now - created_at))
-        entry.overdue += int(due_at is not None and due_at < now)
-    events = (
-        select(WaitingEvent.element_id, WaitingEvent.since, WaitingEvent.due_at)
-        .join(Case, Case.id == WaitingEvent.case_id)
-        .where(WaitingEvent.process_key == process_key, visible)
-    )
-    for element_id, since, due_at in db.session.execute(events):
-        entry = heat.setdefault(element_id, ElementHeat())
+        entry.count, entry.overdue = int(count), int(overdue or 0)
+        entry.worst_days = _days(now - oldest)
         entry.ages.append(_days(now - since))
-        entry.overdue += int(due_at is not None and due_at < now - timedelta(hours=1))
     for entry in heat.values():
-        entry.count = len(entry.ages)
-        entry.median_days = round(statistics.median(entry.ages), 1)
-        entry.worst_days = max(entry.ages)
+        entry.median_days = round(statistics.mean(entry.ages), 1)
     audit.record("heatmap.view", "process", process_key, actor, detail={"elements": len(heat)})
     db.session.commit()
     return heat
@@ -110,57 +139,18 @@ def waiting_at(
     """The cases in scope waiting at one element, the longest first (a click on the diagram)."""
     scope = require(actor, "heatmap.cases")
     now = now or utcnow()
-    visible = _visible(actor, scope)
-    found: list[WaitingCase] = []
-    items = (
-        select(Item.id, Item.created_at, Item.due_at, Case.id, Case.number, Case.title)
-        .join(Case, Case.id == Item.case_id)
-        .where(
-            Item.status == "open",
-            Item.queue.in_(sorted(scope.queues)),
-            Item.process_key == process_key,
-            Item.element_id == element_id,
-            visible,
-        )
-        .order_by(Item.created_at)
+    waits, visible = _waits(_frame(actor, scope, now), process_key, element_id)
+    stmt = (
+        select(waits.c.since, waits.c.overdue, waits.c.item_id, Case.id, Case.number, Case.title)
+        .join(Case, Case.id == waits.c.case_id)
+        .where(visible)
+        .order_by(waits.c.since, Case.number)
         .limit(500)
     )
-    for item_id, created_at, due_at, case_id, number, title in db.session.execute(items):
-        found.append(
-            WaitingCase(
-                case_id,
-                number,
-                title,
-                created_at,
-                _days(now - created_at),
-                item_id,
-                due_at is not None and due_at < now,
-            )
-        )
-    events = (
-        select(WaitingEvent.since, WaitingEvent.due_at, Case.id, Case.number, Case.title)
-        .join(Case, Case.id == WaitingEvent.case_id)
-        .where(
-            WaitingEvent.process_key == process_key,
-            WaitingEvent.element_id == element_id,
-            visible,
-        )
-        .order_by(WaitingEvent.since)
-        .limit(500)
-    )
-    for since, due_at, case_id, number, title in db.session.execute(events):
-        found.append(
-            WaitingCase(
-                case_id,
-                number,
-                title,
-                since,
-                _days(now - since),
-                None,
-                due_at is not None and due_at < now,
-            )
-        )
-    found.sort(key=lambda row: -row.days)
+    found = [
+        WaitingCase(case_id, number, title, since, _days(now - since), item_id, bool(overdue))
+        for since, overdue, item_id, case_id, number, title in db.session.execute(stmt)
+    ]
     audit.record(
         "heatmap.cases",
         "process",
@@ -181,11 +171,10 @@ def throughput(
     now = now or utcnow()
     stmt = (
         select(PathStep.source_id, PathStep.target_id, func.count())
-        .join(Case, Case.id == PathStep.case_id)
         .where(
             PathStep.process_key == process_key,
             PathStep.taken_at >= now - timedelta(days=days),
-            _visible(actor, scope),
+            PathStep.case_id.in_(readers.in_view(_frame(actor, scope, now))),
         )
         .group_by(PathStep.source_id, PathStep.target_id)
     )

@@ -1,0 +1,93 @@
+"""A supervisor's hold on a case's process (一時停止) and its release (再開).
+
+While an instance is held nobody can complete its tasks, no message moves it and the timer worker
+passes it by; what falls due meanwhile fires once the hold is released. Holding and releasing are
+audited on the case and shown on its timeline.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Case, ProcessInstance, User, WaitingEvent
+from app.models.base import utcnow
+from app.services import access, audit
+from app.services.supervision.actions import ItemResult, _reason, _require_supervisor, per_case
+
+
+def _instance_of(instance_id: int, actor: User, action: str) -> tuple[ProcessInstance, Case] | None:
+    instance = db.session.get(ProcessInstance, instance_id)
+    case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
+    if instance is None or case is None or not access.may_see_case(actor, case):
+        audit.record_alone(action, "process_instance", instance_id, actor, outcome="denied")
+        return None
+    return instance, case
+
+
+def hold(instance_id: int, reason: str, actor: User) -> ItemResult:
+    """Stop a case's process where it stands, with the reason, until it is resumed."""
+    _require_supervisor(actor, "process.hold")
+    reason = _reason(reason)
+    found = _instance_of(instance_id, actor, "process.hold")
+    if found is None:
+        return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
+    instance, case = found
+    if instance.status == "completed":
+        return ItemResult(instance_id, False, _("このケースの処理はもう終わっています。"))
+    if instance.held_at is not None:
+        return ItemResult(instance_id, False, _("このケースはすでに一時停止しています。"))
+    instance.held_at = utcnow()
+    instance.held_by_id = actor.id
+    instance.hold_reason = reason
+    audit.record(
+        "process.hold",
+        "process_instance",
+        instance.id,
+        actor,
+        case_id=case.id,
+        detail={"reason": reason},
+    )
+    db.session.commit()
+    return ItemResult(instance_id, True, _("ケースの処理を一時停止しました。"))
+
+
+def release(instance_id: int, actor: User) -> ItemResult:
+    """Let a held process go on; timers that fell due meanwhile fire now."""
+    from app.services import events
+
+    _require_supervisor(actor, "process.resume")
+    found = _instance_of(instance_id, actor, "process.resume")
+    if found is None:
+        return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
+    instance, case = found
+    if instance.held_at is None:
+        return ItemResult(instance_id, False, _("このケースは一時停止していません。"))
+    held_days = round((utcnow() - instance.held_at).total_seconds() / 86400, 1)
+    instance.held_at = None
+    instance.held_by_id = None
+    instance.hold_reason = None
+    audit.record(
+        "process.resume",
+        "process_instance",
+        instance.id,
+        actor,
+        case_id=case.id,
+        detail={"held_days": held_days},
+    )
+    db.session.commit()
+    now = utcnow()
+    due = db.session.scalar(
+        select(func.min(WaitingEvent.due_at)).where(
+            WaitingEvent.instance_id == instance_id, WaitingEvent.kind == "timer"
+        )
+    )
+    if due is not None and due <= now and instance.next_timer_at is not None:
+        events.fire_instance(instance_id, now)
+    return ItemResult(instance_id, True, _("ケースの処理を再開しました。"))
+
+
+def hold_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
+    """Hold the processes of the chosen work items' cases (each once), with one reason."""
+    return per_case(item_ids, reason, actor, "process.hold", hold)

@@ -1,0 +1,489 @@
+"""The SQL of the stalled list: one SELECT per reason, all with the same columns, so that one
+statement lists every reason in lateness order and another counts them.
+
+Each reader reads its own candidates on an index (open work in the supervisor's queues, instances by
+progress, waiting events by kind and time, plans, holds, escalations) and gives, per row, the moment
+it became stuck (``stalled_at``). Which of those rows the supervisor may see is decided once for the
+statement, by ``in_view`` (the cases of their scope that ``access`` lets them open)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import aliased
+
+from app.models import (
+    AuditEvent,
+    Case,
+    Escalation,
+    FormSubmission,
+    ProcessInstance,
+    StepLimit,
+    SupportPlan,
+    User,
+    WaitingEvent,
+    WorkItem,
+)
+from app.models.base import UTCDateTime, days_after
+from app.services import access
+from app.services.supervision import scope as scopes
+
+# The listed work item, apart from the work items the scope conditions look into.
+Item = aliased(WorkItem, name="listed_item")
+# Open work that brings a case into a supervisor's scope (apart from what ``access`` looks into).
+Waiting = aliased(WorkItem, name="scope_item")
+NEW_WINDOW = timedelta(days=1)
+
+
+@dataclass
+class Frame:
+    """What every reader of one listing shares."""
+
+    actor: User
+    scope: scopes.Scope
+    now: datetime
+    limits: dict[str, int]
+    queue: str | None = None
+    agency_id: int | None = None
+    worker_id: int | None = None
+    new_only: bool = False
+    view: Any = None  # the statement's common table of ``in_view``
+
+    def sees(self, case_id: Any) -> ColumnElement[bool]:
+        """SQL: the row's case is in view; in the listing's statement the union of every reason
+        is filtered once instead (each reason's filter would build the set again)."""
+        return case_id.in_(in_view(self)) if self.view is None else true()
+
+    @property
+    def new_since(self) -> datetime:
+        return self.now - NEW_WINDOW
+
+
+def in_view(frame: Frame) -> Select[tuple[int]]:
+    """The ids of the cases in the supervisor's scope that they may open: held by an agency they
+    oversee, or with open work in a queue they oversee (narrowed by the queue and agency filters).
+
+    Exactly ``scope ∩ access.case_filter`` (a test holds the two equal), read on indexes: a case an
+    overseen agency holds is always one the supervisor may open, and so is one with open work in an
+    overseen group queue that carries no 支援会議 material; only the rest (work in an agency's queue,
+    or carrying material) is asked of ``case_filter`` row by row."""
+    agencies = set(frame.scope.agency_ids)
+    if frame.agency_id is not None:
+        agencies &= {frame.agency_id}
+    queues = set(frame.scope.queues)
+    if frame.queue:
+        queues &= {frame.queue}
+    # The queue filter leaves out what is there only because an overseen agency holds it.
+    held_in = agencies if not frame.queue else set()
+    parts: list[Select[Any]] = []
+    if held_in:
+        parts += [
+            select(Case.id).where(Case.intake_agency_id.in_(sorted(held_in))),
+            select(Case.id).where(Case.primary_agency_id.in_(sorted(held_in))),
+        ]
+    if queues and frame.agency_id is None:
+        groups = sorted(queues & frame.scope.group_queues)
+        others = sorted(queues - frame.scope.group_queues)
+        open_work = [Waiting.status == "open", Waiting.case_id.is_not(None)]
+        if groups:
+            parts.append(
+                select(Waiting.case_id).where(
+                    *open_work, Waiting.queue.in_(groups), Waiting.council_material.is_(False)
+                )
+            )
+        asked = or_(
+            Waiting.queue.in_(others) if others else false(),
+            and_(Waiting.queue.in_(groups), Waiting.council_material.is_(True))
+            if groups
+            else false(),
+        )
+        # A case an overseen agency holds is already in (above): ask only of the others.
+        held_here = [
+            func.coalesce(column, 0).in_(sorted(held_in))
+            for column in (Case.intake_agency_id, Case.primary_agency_id)
+        ]
+        parts.append(
+            select(Case.id)
+            .join(Waiting, Waiting.case_id == Case.id)
+            .where(*open_work, asked, ~or_(*held_here) if held_in else true())
+            .where(access.case_filter(frame.actor))
+        )
+    if not parts:
+        return select(Case.id).where(false())
+    return union(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
+
+
+def _columns(
+    frame: Frame,
+    reason: str,
+    case_id: Any,
+    stalled_at: Any,
+    since: Any,
+    where: Any = None,
+    item: Any = None,
+    instance_id: Any = None,
+    detail: Any = None,
+    ref_id: Any = None,
+    fresh: Any = None,
+) -> list[Any]:
+    def nothing(kind: Any) -> Any:
+        return sql_cast(null(), kind)
+
+    return [
+        literal(reason, String(20)).label("reason"),
+        case_id.label("case_id"),
+        type_coerce(stalled_at, UTCDateTime()).label("stalled_at"),
+        type_coerce(since, UTCDateTime()).label("since"),
+        (where if where is not None else nothing(String(255))).label("place"),
+        (item.id if item is not None else nothing(WorkItem.id.type)).label("item_id"),
+        (item.queue if item is not None else nothing(String(80))).label("queue"),
+        (item.assignee_id if item is not None else nothing(WorkItem.id.type)).label("assignee_id"),
+        (instance_id if instance_id is not None else nothing(WorkItem.id.type)).label(
+            "instance_id"
+        ),
+        (detail if detail is not None else nothing(String(1000))).label("detail"),
+        (ref_id if ref_id is not None else nothing(WorkItem.id.type)).label("ref_id"),
+        # Whether it became stuck in the last 24 hours (the daily digest, the page's 「新しく」).
+        case((fresh if fresh is not None else stalled_at > frame.new_since, 1), else_=0).label(
+            "fresh"
+        ),
+    ]
+
+
+def _queues(frame: Frame) -> ColumnElement[bool]:
+    """Work in the queues the supervisor oversees (the ones they can act on), or the filter's one."""
+    if frame.queue:
+        return Item.queue == frame.queue
+    return Item.queue.in_(sorted(frame.scope.queues)) if frame.scope.queues else Item.id.is_(None)
+
+
+def _items(frame: Frame, *conditions: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    found = [
+        Item.status == "open",
+        _queues(frame),
+        frame.sees(Item.case_id),
+        Item.instance_id.not_in(_held()),
+        *conditions,
+    ]
+    if frame.worker_id is not None:
+        found.append(Item.assignee_id == frame.worker_id)
+    return found
+
+
+def _held() -> Select[tuple[int]]:
+    """The instances a supervisor holds: their work and waits are listed as held, not as late."""
+    return select(ProcessInstance.id).where(ProcessInstance.held_at.is_not(None))
+
+
+def overdue_steps(frame: Frame) -> Select[Any]:
+    """Open work past its limit: the municipality's step limit, else the task's due date."""
+    deadline = case(
+        (StepLimit.days.is_not(None), days_after(Item.created_at, StepLimit.days)),
+        else_=Item.due_at,
+    )
+    return (
+        select(
+            *_columns(
+                frame,
+                "overdue_step",
+                Item.case_id,
+                deadline,
+                Item.created_at,
+                Item.title,
+                Item,
+                Item.instance_id,
+            )
+        )
+        .select_from(Item)
+        .outerjoin(
+            StepLimit,
+            and_(
+                StepLimit.process_key == Item.process_key,
+                StepLimit.element_id == Item.element_id,
+            ),
+        )
+        .where(*_items(frame, deadline < frame.now))
+    )
+
+
+def unclaimed(frame: Frame) -> Select[Any]:
+    days = frame.limits["unclaimed"]
+    return select(
+        *_columns(
+            frame,
+            "unclaimed",
+            Item.case_id,
+            days_after(Item.created_at, days),
+            Item.created_at,
+            Item.title,
+            Item,
+            Item.instance_id,
+        )
+    ).where(
+        *_items(
+            frame, Item.assignee_id.is_(None), Item.created_at < frame.now - timedelta(days=days)
+        ),
+    )
+
+
+def escalated(frame: Frame) -> Select[Any]:
+    """Cases other supervisors handed to this one, not yet marked dealt with."""
+    sender = aliased(User, name="sender")
+    conditions = [
+        Escalation.to_user_id == frame.actor.id,
+        Escalation.resolved_at.is_(None),
+        frame.sees(Escalation.case_id),
+    ]
+    if frame.worker_id is not None:
+        conditions.append(Item.assignee_id == frame.worker_id)
+    return (
+        select(
+            *_columns(
+                frame,
+                "escalated",
+                Escalation.case_id,
+                Escalation.created_at,
+                Escalation.created_at,
+                Item.title,
+                Item,
+                Item.instance_id,
+                sender.display_name + literal(": ") + Escalation.reason,
+                Escalation.id,
+            )
+        )
+        .join(sender, sender.id == Escalation.from_user_id)
+        .outerjoin(Item, Item.id == Escalation.work_item_id)
+        .where(*conditions)
+    )
+
+
+def _case_level(frame: Frame) -> bool:
+    """Reasons about a case as a whole have no worker: a worker filter leaves them out."""
+    return frame.worker_id is None
+
+
+def errors(frame: Frame) -> Select[Any] | None:
+    if not _case_level(frame):
+        return None
+    failed = [
+        ProcessInstance.error.is_not(None),
+        ProcessInstance.status != "completed",
+        frame.sees(ProcessInstance.case_id),
+    ]
+    # An error is new when the engine last failed on it lately (its progress time does not move).
+    fresh = exists().where(
+        AuditEvent.action == "process.error",
+        AuditEvent.object_type == "process_instance",
+        AuditEvent.object_id == sql_cast(ProcessInstance.id, String),
+        AuditEvent.at > frame.new_since,
+    )
+    return select(
+        *_columns(
+            frame,
+            "error",
+            ProcessInstance.case_id,
+            ProcessInstance.last_progress_at,
+            ProcessInstance.last_progress_at,
+            instance_id=ProcessInstance.id,
+            detail=ProcessInstance.error,
+            fresh=fresh,
+        )
+    ).where(*failed)
+
+
+def held(frame: Frame) -> Select[Any] | None:
+    if not _case_level(frame):
+        return None
+    holder = aliased(User, name="holder")
+    return (
+        select(
+            *_columns(
+                frame,
+                "held",
+                ProcessInstance.case_id,
+                ProcessInstance.held_at,
+                ProcessInstance.held_at,
+                ProcessInstance.hold_reason,
+                instance_id=ProcessInstance.id,
+                detail=holder.display_name,
+            )
+        )
+        .outerjoin(holder, holder.id == ProcessInstance.held_by_id)
+        .where(
+            ProcessInstance.held_at.is_not(None),
+            ProcessInstance.status != "completed",
+            frame.sees(ProcessInstance.case_id),
+        )
+    )
+
+
+def message_waits(frame: Frame) -> Select[Any] | None:
+    if not _case_level(frame):
+        return None
+    days = frame.limits["message"]
+    return select(
+        *_columns(
+            frame,
+            "message_wait",
+            WaitingEvent.case_id,
+            days_after(WaitingEvent.since, days),
+            WaitingEvent.since,
+            WaitingEvent.name,
+            instance_id=WaitingEvent.instance_id,
+        )
+    ).where(
+        WaitingEvent.kind == "message",
+        WaitingEvent.since < frame.now - timedelta(days=days),
+        frame.sees(WaitingEvent.case_id),
+        WaitingEvent.instance_id.not_in(_held()),
+    )
+
+
+def idle(frame: Frame) -> Select[Any] | None:
+    """Open cases whose process has not moved for the idle days (errors and holds are their own)."""
+    if not _case_level(frame):
+        return None
+    days = frame.limits["idle"]
+    progress = ProcessInstance.last_progress_at
+    return (
+        select(
+            *_columns(
+                frame,
+                "no_activity",
+                ProcessInstance.case_id,
+                days_after(progress, days),
+                progress,
+                instance_id=ProcessInstance.id,
+            )
+        )
+        .join(Case, Case.id == ProcessInstance.case_id)
+        .where(
+            ProcessInstance.status.in_(("running", "waiting")),
+            progress < frame.now - timedelta(days=days),
+            frame.sees(ProcessInstance.case_id),
+            ProcessInstance.error.is_(None),
+            ProcessInstance.held_at.is_(None),
+            Case.status == "open",
+        )
+    )
+
+
+def reviews(frame: Frame) -> Select[Any] | None:
+    """The latest plan's review date passed (by the stall days) with nothing recorded since."""
+    if not _case_level(frame):
+        return None
+    latest = (
+        select(SupportPlan.case_id, func.max(SupportPlan.version).label("version"))
+        .group_by(SupportPlan.case_id)
+        .subquery()
+    )
+    days = frame.limits["stall"] + 1  # listed a whole day after the review date plus the stall days
+    cutoff = (frame.now - timedelta(days=days - 1)).date()
+    stalled_at = days_after(SupportPlan.review_date, days)
+    return (
+        select(
+            *_columns(
+                frame,
+                "review_overdue",
+                SupportPlan.case_id,
+                stalled_at,
+                days_after(SupportPlan.review_date, 0),
+            )
+        )
+        .join(
+            latest,
+            and_(latest.c.case_id == SupportPlan.case_id, latest.c.version == SupportPlan.version),
+        )
+        .join(Case, Case.id == SupportPlan.case_id)
+        .where(
+            SupportPlan.review_date < cutoff,
+            frame.sees(SupportPlan.case_id),
+            Case.status == "open",
+        )
+        .where(
+            ~exists().where(
+                FormSubmission.case_id == SupportPlan.case_id,
+                FormSubmission.submitted_at >= days_after(SupportPlan.review_date, 0),
+            )
+        )
+    )
+
+
+READERS = {
+    "error": errors,
+    "held": held,
+    "escalated": escalated,
+    "overdue_step": overdue_steps,
+    "unclaimed": unclaimed,
+    "message_wait": message_waits,
+    "review_overdue": reviews,
+    "no_activity": idle,
+}
+
+
+def statement(
+    frame: Frame, chosen: list[str], stage: str | None, first: int, last: int
+) -> Select[Any]:
+    """One statement for a page of the list and the counts above it (the set of cases in view is
+    then computed once): every reason's rows in view, numbered in lateness order among the chosen
+    reasons and counted per reason; it returns the rows numbered ``first``..``last`` of the chosen
+    reasons, plus the first row of every reason, which carries that reason's count."""
+    frame.view = in_view(frame)
+    parts = [stmt for key in READERS if (stmt := READERS[key](frame)) is not None]
+    union_of = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
+    rows = union_of.subquery("stalled")
+    conditions = [rows.c.case_id.in_(frame.view)]
+    if frame.new_only:
+        conditions.append(rows.c.fresh == 1)
+    if stage:
+        conditions.append(
+            rows.c.case_id.in_(
+                select(Case.id).where(Case.id == rows.c.case_id, Case.stage == stage)
+            )
+        )
+    is_chosen = rows.c.reason.in_(chosen)
+    order = (rows.c.stalled_at, rows.c.case_id, rows.c.item_id)
+    numbered = (
+        select(
+            rows,
+            func.count().over(partition_by=rows.c.reason).label("reason_count"),
+            func.row_number().over(partition_by=rows.c.reason, order_by=order).label("in_reason"),
+            func.row_number().over(partition_by=is_chosen, order_by=order).label("position"),
+            is_chosen.label("chosen"),
+            func.sum(rows.c.fresh).over().label("fresh_count"),
+        )
+        .where(*conditions)
+        .subquery("numbered")
+    )
+    assignee = aliased(User, name="assignee")
+    picked = or_(
+        and_(numbered.c.chosen, numbered.c.position.between(first, last)),
+        numbered.c.in_reason == 1,
+    )
+    return (
+        select(numbered, Case.number, Case.title, Case.stage, assignee.display_name)
+        .join(Case, Case.id == numbered.c.case_id)
+        .outerjoin(assignee, assignee.id == numbered.c.assignee_id)
+        .where(picked)
+        .order_by(numbered.c.position)
+    )

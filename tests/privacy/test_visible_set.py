@@ -1,0 +1,157 @@
+"""The set of cases the supervisors' views read once per page (``readers.in_view``) is exactly their
+scope within what ``access.case_filter`` admits, over a world drawn at random: cases held
+by windows, referrals in every status with and without consent (standing or withdrawn) or under an
+override, work in agency and group queues in every status, 支援会議 material, work assigned to or
+completed by one person, and supervisors with and without an explicit scope."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import exists, false, insert, or_, select
+
+from app.extensions import db
+from app.models import (
+    Agency,
+    Case,
+    Consent,
+    Group,
+    Membership,
+    ProcessInstance,
+    Referral,
+    SupervisorScope,
+    User,
+    WorkItem,
+)
+from app.models.base import utcnow
+from app.services import access, definitions
+from app.services.supervision import readers
+from app.services.supervision import scope as scopes
+from tests.harness import ROOT
+
+AGENCIES, GROUPS, CASES = 4, 3, 120
+ROLES = ("window_worker", "coordinator", "supervisor", "supervisor", "council_member", "admin")
+
+
+def _world(seed: int, ctx: Flask) -> list[User]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
+    definition_id = definitions.latest("support_case").id
+    db.session.execute(insert(Agency), [
+        {"id": 900 + a, "code": f"w{a}", "name": f"窓口{a}", "kind": "other"} for a in range(AGENCIES)
+    ])  # fmt: skip
+    db.session.execute(insert(Group), [
+        {"id": 900 + g, "key": f"g{g}", "name": f"グループ{g}"} for g in range(GROUPS)
+    ])  # fmt: skip
+    people = [
+        {"id": 900 + u, "username": f"p{u}", "display_name": f"人{u}", "password_hash": "x",
+         "role": ROLES[u % len(ROLES)], "active": u != 13, "is_demo": False, "created_at": now,
+         "agency_id": 900 + u % AGENCIES if u % 5 else None}
+        for u in range(24)
+    ]  # fmt: skip
+    db.session.execute(insert(User), people)
+    db.session.execute(insert(Membership), [
+        {"user_id": 900 + u, "group_id": 900 + g}
+        for u in range(24) for g in range(GROUPS) if rng.random() < 0.4
+    ])  # fmt: skip
+    scopes = []
+    for person in people:
+        if person["role"] == "supervisor" and person["id"] % 3:
+            scopes += [{"user_id": person["id"], "agency_id": 900 + rng.randrange(AGENCIES)}]
+            scopes += [{"user_id": person["id"], "queue": f"g{rng.randrange(GROUPS)}"}]
+    if scopes:
+        db.session.execute(insert(SupervisorScope), [
+            {"agency_id": None, "queue": None, **row} for row in scopes
+        ])  # fmt: skip
+    agency = lambda: 900 + rng.randrange(AGENCIES)  # noqa: E731
+    db.session.execute(insert(Case), [
+        {"id": 900 + c, "number": f"T-{seed}-{c:04d}", "title": f"ケース{c}", "status": "open",
+         "stage": "intake", "intake": {}, "created_at": now, "cycle": 1,
+         "intake_agency_id": agency() if rng.random() < 0.8 else None,
+         "primary_agency_id": agency() if rng.random() < 0.5 else None}
+        for c in range(CASES)
+    ])  # fmt: skip
+    db.session.execute(insert(Referral), [
+        {"case_id": 900 + rng.randrange(CASES), "from_agency_id": agency(), "to_agency_id": agency(),
+         "consent_basis": rng.choice(["consent", "consent", "override"]),
+         "status": rng.choice(["sent", "accepted", "declined", "done"]), "created_at": now}
+        for _ in range(60)
+    ])  # fmt: skip
+    db.session.execute(insert(Consent), [
+        {"case_id": 900 + rng.randrange(CASES), "agencies": [], "info_kinds": [], "purposes": [],
+         "given_on": date.today(), "source": "intake", "created_at": now,
+         "withdrawn_on": date.today() if rng.random() < 0.4 else None}
+        for _ in range(50)
+    ])  # fmt: skip
+    db.session.execute(insert(ProcessInstance), [
+        {"id": 900 + c, "definition_id": definition_id, "case_id": 900 + c, "status": "waiting",
+         "state": "{}", "lock_version": 1, "last_progress_at": now, "created_at": now, "compactions": 0}
+        for c in range(CASES)
+    ])  # fmt: skip
+    queues = [f"agency:w{a}" for a in range(AGENCIES)] + [f"g{g}" for g in range(GROUPS)]
+    items = []
+    for i in range(300):
+        c = rng.randrange(CASES)
+        status = rng.choice(["open", "completed", "cancelled"])
+        items.append({
+            "id": 9000 + i, "instance_id": 900 + c, "case_id": 900 + c, "task_id": uuid.UUID(int=i).hex,
+            "element_id": "e", "process_key": "support_case", "title": "t", "lane": "l",
+            "queue": rng.choice(queues), "form_key": None, "status": status, "priority": 50,
+            "council_material": rng.random() < 0.15, "created_at": now,
+            "assignee_id": 900 + rng.randrange(24) if rng.random() < 0.3 else None,
+            "completed_by_id": 900 + rng.randrange(24) if status == "completed" and rng.random() < 0.5 else None,
+        })  # fmt: skip
+    db.session.execute(insert(WorkItem), items)
+    db.session.commit()
+    return list(db.session.scalars(select(User).where(User.id >= 900).order_by(User.id)))
+
+
+def _scoped(scope: scopes.Scope, agency_id: int | None, queue: str | None) -> set[int]:
+    """By the definition: held by an overseen agency, or with open work in an overseen queue."""
+    agencies = scope.agency_ids & ({agency_id} if agency_id else scope.agency_ids)
+    queues = scope.queues & ({queue} if queue else scope.queues)
+    held = (
+        or_(Case.intake_agency_id.in_(agencies), Case.primary_agency_id.in_(agencies))
+        if agencies and not queue
+        else false()
+    )
+    worked = (
+        exists().where(
+            WorkItem.case_id == Case.id, WorkItem.status == "open", WorkItem.queue.in_(queues)
+        )
+        if queues and agency_id is None
+        else false()
+    )
+    return set(db.session.scalars(select(Case.id).where(or_(held, worked))))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
+    ctx: Flask, demo: None, seed: int
+) -> None:
+    """``readers.in_view`` (the stalled list's and heatmap's set, read on indexes) is exactly the
+    cases of the supervisor's scope that ``case_filter`` lets them open, with every filter."""
+    people = [p for p in _world(seed, ctx) if p.role == "supervisor" and p.active]
+    compared = 0
+    for person in people:
+        scope = scopes.of(person)
+        may_open = set(db.session.scalars(select(Case.id).where(access.case_filter(person))))
+        filters = [(None, None)] + [(a, None) for a in scope.agency_ids]
+        filters += [(None, q) for q in scope.queues]
+        for agency_id, queue in filters:
+            frame = readers.Frame(
+                actor=person, scope=scope, now=utcnow(), limits={}, agency_id=agency_id, queue=queue
+            )
+            expected = _scoped(scope, agency_id, queue) & may_open
+            assert set(db.session.scalars(readers.in_view(frame))) == expected, (
+                person.username,
+                agency_id,
+                queue,
+            )
+            compared += len(expected)
+    assert compared > 0

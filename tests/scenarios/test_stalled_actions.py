@@ -1,0 +1,173 @@
+"""What a supervisor does beyond reassigning: hold a case's process and resume it, hand a case to
+another supervisor, and read a long stalled list page by page with exact counts."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency, AuditEvent, ProcessInstance, User
+from app.services import case_view, users, work_items
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.supervision import escalations, holds, stalled
+from app.services.supervision import scope as scopes
+from tests.harness import Flow, first_assessment
+
+PASSWORD = "Scenario-Kasane-2026!"
+
+
+def _oversee(flow: Flow, username: str, *agency_codes: str) -> User:
+    supervisor = flow.user(username)
+    scopes.replace(supervisor, list(agency_codes), [], flow.user("demo-admin"))
+    db.session.commit()
+    return supervisor
+
+
+def _supervisor(flow: Flow, username: str, *agency_codes: str) -> User:
+    agency = db.session.scalar(select(Agency).where(Agency.code == "child-center"))
+    users.create_user(username, f"{username} 係長", PASSWORD, "supervisor", agency_id=agency.id)
+    db.session.commit()
+    return _oversee(flow, username, *agency_codes)
+
+
+def _rows(supervisor: User, **filters: object) -> list[stalled.StalledRow]:
+    return stalled.listing(supervisor, stalled.StalledFilter(**filters)).rows
+
+
+def test_a_held_case_does_not_move_until_it_is_resumed(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    flow.open_case()
+    flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
+    [item] = flow.open_items()
+    [result] = holds.hold_many(
+        [item.id], "家族から苦情があり、方針を確認するまで止める", supervisor
+    )
+    assert result.ok, result.message
+
+    with pytest.raises(Conflict) as refused:
+        work_items.complete(
+            item.id,
+            flow.user("demo-elderly"),
+            {"support_content": "介護保険の申請支援", "window_outcome": "continue"},
+        )
+    assert "一時停止" in refused.value.message
+    flow.pass_days(5)  # its step would now be late, but a held case is listed as held only
+    assert {row.reason for row in _rows(supervisor)} == {"held"}
+    [held] = [row for row in _rows(supervisor) if row.reason == "held"]
+    assert held.case_id == flow.case.id and "方針を確認" in held.where
+    [again] = holds.hold_many([item.id], "二度目", supervisor)
+    assert not again.ok
+
+    result = holds.release(held.instance_id, supervisor)
+    assert result.ok, result.message
+    assert not [row for row in _rows(supervisor) if row.reason == "held"]
+    flow.complete(
+        "window_support",
+        "demo-elderly",
+        {"support_content": "介護保険の申請支援", "window_outcome": "continue"},
+    )
+    told = " ".join(e.what for e in case_view.build(flow.refresh(), supervisor).timeline)
+    assert "一時停止しました" in told and "方針を確認" in told and "再開しました" in told
+
+
+def test_timers_of_a_held_case_wait_and_fire_once_it_is_resumed(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    flow.open_case()
+    flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
+    flow.complete(
+        "window_support",
+        "demo-elderly",
+        {"support_content": "介護保険の申請支援", "window_outcome": "continue"},
+    )
+    before = {item.element_id for item in flow.open_items()}
+    [instance] = flow.instances()
+    assert holds.hold(instance.id, "確認中", supervisor).ok
+    flow.pass_days(45)  # the window's check falls due while the process is held
+    assert {item.element_id for item in flow.open_items()} == before
+
+    assert holds.release(instance.id, supervisor).ok
+    db.session.expire_all()
+    assert {item.element_id for item in flow.open_items()} != before
+    assert db.session.get(ProcessInstance, instance.id).held_at is None
+
+
+def test_holding_a_case_outside_the_scope_is_refused_and_audited(flow: Flow) -> None:
+    flow.open_case()
+    [instance] = flow.instances()
+    outsider = _supervisor(flow, "sv-outside", "child-center")
+    result = holds.hold(instance.id, "範囲外から", outsider)
+    assert not result.ok
+    db.session.expire_all()
+    assert db.session.get(ProcessInstance, instance.id).held_at is None
+    denied = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "process.hold", AuditEvent.outcome == "denied"
+        )
+    )
+    assert denied is not None and denied.actor_id == outsider.id
+
+
+def test_a_case_handed_to_another_supervisor_waits_on_their_list_until_dealt_with(
+    flow: Flow,
+) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    colleague = _supervisor(flow, "sv-elderly-2", "elderly-center")
+    outsider = _supervisor(flow, "sv-child-only", "child-center")
+    flow.open_case()
+    [item] = flow.open_items()
+
+    [refused] = escalations.escalate_many([item.id], "sv-child-only", "見てください", supervisor)
+    assert not refused.ok and "範囲外" in refused.message
+    with pytest.raises(InvalidInput):
+        escalations.escalate_many([item.id], "demo-elderly", "見てください", supervisor)
+    with pytest.raises(InvalidInput):
+        escalations.escalate_many([item.id], "sv-elderly-2", " ", supervisor)
+    [handed] = escalations.escalate_many([item.id], "sv-elderly-2", "課長の判断が要る", supervisor)
+    assert handed.ok, handed.message
+
+    [row] = [row for row in _rows(colleague) if row.reason == "escalated"]
+    assert row.item_id == item.id and "課長の判断が要る" in row.detail
+    assert not [row for row in _rows(supervisor) if row.reason == "escalated"]
+    assert not _rows(outsider)
+    with pytest.raises(NotFound):
+        escalations.resolve(row.escalation_id, supervisor)  # only the receiver marks it
+
+    escalations.resolve(row.escalation_id, colleague)
+    assert not [row for row in _rows(colleague) if row.reason == "escalated"]
+    told = " ".join(e.what for e in case_view.build(flow.refresh(), supervisor).timeline)
+    assert "ほかの係長・課長に回しました" in told and "課長の判断が要る" in told
+
+
+def test_a_long_list_is_read_page_by_page_in_lateness_order_with_exact_counts(
+    flow: Flow,
+) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    for n in range(5):
+        flow.open_case(title=f"【テスト】{n}件目")
+        flow.pass_days(1)
+    flow.pass_days(4)  # each case's first step is overdue and unclaimed, the oldest most
+
+    first = stalled.listing(supervisor, stalled.StalledFilter(reason="overdue_step"), size=2)
+    second = stalled.listing(
+        supervisor, stalled.StalledFilter(reason="overdue_step"), page=2, size=2
+    )
+    last = stalled.listing(supervisor, stalled.StalledFilter(reason="overdue_step"), page=3, size=2)
+    assert first.counts["overdue_step"] == first.total == 5 and first.pages == 3
+    assert first.counts["unclaimed"] == 5
+    titles = [row.case_title for page in (first, second, last) for row in page.rows]
+    assert titles == [f"【テスト】{n}件目" for n in range(5)]
+    lateness = [row.days_late for page in (first, second, last) for row in page.rows]
+    assert lateness == sorted(lateness, reverse=True)
+
+
+def test_what_became_stuck_in_the_last_day_is_new(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    flow.open_case()
+    flow.pass_days(3.5)  # due in 3 days: overdue half a day ago
+    page = stalled.listing(supervisor, stalled.StalledFilter())
+    assert page.fresh >= 1
+    assert [row.reason for row in _rows(supervisor, new_only=True)].count("overdue_step") == 1
+    flow.pass_days(2)
+    assert "overdue_step" not in [row.reason for row in _rows(supervisor, new_only=True)]
+    assert "overdue_step" in [row.reason for row in _rows(supervisor)]
