@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_SECRET = "kasane-development-secret-change-me"
@@ -13,12 +14,41 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ScriptLimits:
+    """What one designer script, condition or timer expression may use in its sandbox process:
+    CPU seconds (KASANE_SCRIPT_CPU_SECONDS) and memory beyond what the process already maps
+    (KASANE_SCRIPT_MEMORY_MB)."""
+
+    cpu_seconds: float = 1.0
+    memory_mb: int = 256
+
+
+def read_script_limits(environ: Mapping[str, str] | None = None) -> ScriptLimits:
+    """Read the sandbox limits; refuse values that are not numbers or make no sense."""
+    environ = os.environ if environ is None else environ
+    try:
+        cpu = float(environ.get("KASANE_SCRIPT_CPU_SECONDS") or ScriptLimits.cpu_seconds)
+        memory = int(environ.get("KASANE_SCRIPT_MEMORY_MB") or ScriptLimits.memory_mb)
+    except ValueError as exc:
+        raise ConfigError(
+            "KASANE_SCRIPT_CPU_SECONDS must be a number of seconds and "
+            "KASANE_SCRIPT_MEMORY_MB a whole number of megabytes"
+        ) from exc
+    if not 0 < cpu <= 600:
+        raise ConfigError("KASANE_SCRIPT_CPU_SECONDS must be more than 0 and at most 600")
+    if not 16 <= memory <= 1024 * 1024:
+        raise ConfigError("KASANE_SCRIPT_MEMORY_MB must be between 16 and 1048576")
+    return ScriptLimits(cpu_seconds=cpu, memory_mb=memory)
+
+
+@dataclass(frozen=True)
 class Settings:
     """What create_app needs from the environment."""
 
     env: str
     secret_key: str
     database_url: str | None
+    script_limits: ScriptLimits = ScriptLimits()
 
     @property
     def production(self) -> bool:
@@ -38,6 +68,7 @@ def read_settings(environ: dict[str, str] | None = None) -> Settings:
         env=env,
         secret_key=secret or DEFAULT_SECRET,
         database_url=environ.get("DATABASE_URL") or None,
+        script_limits=read_script_limits(environ),
     )
 
 

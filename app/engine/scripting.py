@@ -1,7 +1,8 @@
 """Restricted Python for BPMN gateway conditions, script tasks and timer expressions.
 
 BPMN files are uploaded by designers, so their code runs under RestrictedPython with an
-allow-list of builtins, no imports, no ``_`` names or attributes, and a per-call time limit.
+allow-list of builtins, no imports, no ``_`` names or attributes, and a per-call time limit,
+in a sandbox process whose CPU time and memory the OS limits (app.engine.sandbox).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from RestrictedPython import Guards, RestrictingNodeTransformer
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from app.config import ScriptLimits, read_script_limits
+from app.engine import sandbox
 
 Data = dict[str, Any]
 # The tracer recognises restricted frames by this name, so library frames stay untraced.
@@ -246,81 +250,160 @@ def _runtime_error(exc: Exception) -> ScriptError:
     return ScriptError(f"{type(exc).__name__}: {exc}", message_ja, line)
 
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """TaskDataEnvironment's semantics, with restricted code run on a copy of the task data."""
+def _namespace(context: Data, external: Data) -> Data:
+    # Restricted code cannot name "_" keys, and data must never shadow the guards.
+    namespace = _visible(external)
+    namespace.update(_visible(context))
+    namespace["__builtins__"] = _BUILTINS
+    return namespace
 
-    def __init__(self, time_limit: float = 1.0) -> None:
+
+def _visible(data: Data) -> Data:
+    return {k: v for k, v in data.items() if isinstance(k, str) and k[:1] != "_"}
+
+
+def _run(code: CodeType, namespace: Data, limit: float) -> Any:
+    deadline = time.monotonic() + limit
+
+    def trace_opcode(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "opcode" and time.monotonic() > deadline:
+            raise _time_error(limit, frame.f_lineno)
+        return trace_opcode
+
+    def trace_call(frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != SCRIPT_FILENAME:
+            return None
+        # 'line' events miss `while True: pass`: CPython 3.11 compiles it to a jump onto
+        # itself, which is never reported as a new line. Opcode events see every step.
+        frame.f_trace_lines = False
+        frame.f_trace_opcodes = True
+        return trace_opcode
+
+    previous = sys.gettrace()
+    sys.settrace(trace_call)
+    try:
+        return eval(code, namespace)
+    except ScriptError as exc:
+        if exc.line is None:
+            exc.line = _runtime_error(exc).line
+        raise
+    except Exception as exc:
+        raise _runtime_error(exc) from exc
+    finally:
+        sys.settrace(previous)
+
+
+def _time_error(limit: float, line: int | None = None) -> ScriptError:
+    return ScriptError(
+        f"time limit of {limit}s exceeded",
+        f"スクリプトの実行時間が上限（{limit}秒）を超えました",
+        line,
+    )
+
+
+def _evaluate(expression: str, context: Data, external: Data, limit: float) -> Any:
+    return _run(_compile(expression, "eval"), _namespace(context, external), limit)
+
+
+def _execute(script: str, context: Data, external: Data, limit: float) -> tuple[Data, list[str]]:
+    """Run a script over the task data; what to set in it and which keys to remove."""
+    code = _compile(script, "exec")
+    namespace = _namespace(context, external)
+    visible = set(namespace)
+    _run(code, namespace, limit)
+    removed = list(visible - namespace.keys())
+    updates = {}
+    for key, value in namespace.items():
+        if key.startswith("_"):
+            continue
+        if key in external or callable(value) or isinstance(value, ModuleType | GeneratorType):
+            removed.append(key)
+        else:
+            updates[key] = value
+    return updates, removed
+
+
+def run_request(request: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What a sandbox process does with one evaluation (see app.engine.sandbox): the value or the
+    changes to the task data, or the ScriptError as plain values."""
+    mode, source, context, external, limit = request
+    try:
+        if mode == "eval":
+            return ("value", _evaluate(source, context, external, limit))
+        return ("changes", *_execute(source, context, external, limit))
+    except ScriptError as exc:
+        if isinstance(exc.__cause__, MemoryError):
+            raise exc.__cause__ from None  # the sandbox reports it, then replaces its process
+        return ("error", exc.reason, exc.message_ja, exc.line, sandbox.describe(exc.__cause__))
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """TaskDataEnvironment's semantics with restricted code run on a copy of the task data, in a
+    sandbox process under OS limits on CPU time and memory (``sandboxed=False``: in this very
+    process, where only the guards and the tracer's wall-clock limit hold; for comparison)."""
+
+    def __init__(
+        self, time_limit: float | None = None, memory_mb: int | None = None, sandboxed: bool = True
+    ) -> None:
+        limits = read_script_limits()
+        time_limit = limits.cpu_seconds if time_limit is None else time_limit
         if time_limit <= 0:
             raise ValueError("time_limit must be positive")
         super().__init__(dict(HELPERS))
         self.time_limit = float(time_limit)
+        self.memory_mb = limits.memory_mb if memory_mb is None else memory_mb
+        self.sandboxed = sandboxed
 
     def evaluate(self, expression: str, context: Data, external_context: Data | None = None) -> Any:
-        code = _compile(expression, "eval")
-        return self._run(code, self._namespace(context, external_context or {}))
+        external = external_context or {}
+        if not self.sandboxed:
+            return _evaluate(expression, context, external, self.time_limit)
+        _compile(expression, "eval")  # refusals come early and precisely, without a round trip
+        return self._sandboxed("eval", expression, context, external)[0]
 
     def execute(self, script: str, context: Data, external_context: Data | None = None) -> bool:
         external = external_context or {}
-        code = _compile(script, "exec")
-        namespace = self._namespace(context, external)
-        visible = set(namespace)
-        self._run(code, namespace)
+        if self.sandboxed:
+            _compile(script, "exec")
+            updates, removed = self._sandboxed("exec", script, context, external)
+        else:
+            updates, removed = _execute(script, context, external, self.time_limit)
         # Only a script that succeeds changes the task data, deletions included.
-        for key in visible - namespace.keys():
+        for key in removed:
             context.pop(key, None)
-        for key, value in namespace.items():
-            if key.startswith("_"):
-                continue
-            if key in external or callable(value) or isinstance(value, ModuleType | GeneratorType):
-                context.pop(key, None)
-            else:
-                context[key] = value
+        context.update(updates)
         return True
 
-    @staticmethod
-    def _namespace(context: Data, external: Data) -> Data:
-        # Restricted code cannot name "_" keys, and data must never shadow the guards.
-        namespace = {k: v for k, v in external.items() if isinstance(k, str) and k[:1] != "_"}
-        namespace.update((k, v) for k, v in context.items() if isinstance(k, str) and k[:1] != "_")
-        namespace["__builtins__"] = _BUILTINS
-        return namespace
-
-    def _run(self, code: CodeType, namespace: Data) -> Any:
-        limit = self.time_limit
-        deadline = time.monotonic() + limit
-
-        def trace_opcode(frame: FrameType, event: str, arg: Any) -> Any:
-            if event == "opcode" and time.monotonic() > deadline:
-                raise ScriptError(
-                    f"time limit of {limit}s exceeded",
-                    f"スクリプトの実行時間が上限（{limit}秒）を超えました",
-                    frame.f_lineno,
-                )
-            return trace_opcode
-
-        def trace_call(frame: FrameType, event: str, arg: Any) -> Any:
-            if frame.f_code.co_filename != SCRIPT_FILENAME:
-                return None
-            # 'line' events miss `while True: pass`: CPython 3.11 compiles it to a jump onto
-            # itself, which is never reported as a new line. Opcode events see every step.
-            frame.f_trace_lines = False
-            frame.f_trace_opcodes = True
-            return trace_opcode
-
-        previous = sys.gettrace()
-        sys.settrace(trace_call)
+    def _sandboxed(self, mode: str, source: str, context: Data, external: Data) -> list[Any]:
+        request = (mode, source, _visible(context), _visible(external), self.time_limit)
         try:
-            return eval(code, namespace)
-        except ScriptError as exc:
-            if exc.line is None:
-                exc.line = _runtime_error(exc).line
-            raise
-        except Exception as exc:
-            raise _runtime_error(exc) from exc
-        finally:
-            sys.settrace(previous)
+            status, *values = sandbox.run(request, ScriptLimits(self.time_limit, self.memory_mb))
+        except sandbox.LimitExceeded as exc:
+            if exc.kind == "cpu":
+                raise _time_error(self.time_limit) from None
+            if exc.kind == "memory":
+                raise ScriptError(
+                    f"memory limit of {self.memory_mb} MB exceeded",
+                    f"スクリプトが使うメモリが上限（{self.memory_mb}MB）を超えました",
+                ) from None
+            raise ScriptError(
+                "sandbox process crashed", "スクリプトの実行が異常終了しました"
+            ) from None
+        except sandbox.NotPlainData as exc:
+            raise ScriptError(
+                f"result holds a {exc.type_name}",
+                f"スクリプトの結果に保存できない値があります（{exc.type_name}）",
+            ) from None
+        if status != "error":
+            return values
+        reason, message_ja, line, cause = values
+        raise ScriptError(reason, message_ja, line) from sandbox.remade(cause)
 
 
-def make_script_engine(time_limit: float = 1.0) -> PythonScriptEngine:
-    """SpiffWorkflow's engine with every condition, script and timer expression restricted."""
-    return PythonScriptEngine(environment=RestrictedEnvironment(time_limit=time_limit))
+def make_script_engine(
+    time_limit: float | None = None, memory_mb: int | None = None, sandboxed: bool = True
+) -> PythonScriptEngine:
+    """SpiffWorkflow's engine with every condition, script and timer expression restricted and,
+    unless ``sandboxed`` is False, run in a sandbox process; limits default to the settings."""
+    environment = RestrictedEnvironment(time_limit, memory_mb, sandboxed)
+    return PythonScriptEngine(environment=environment)

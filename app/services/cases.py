@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Agency, Case, ProcessInstance, User, WorkItem
@@ -16,6 +17,9 @@ from app.services import access, audit, definitions, forms, instances, records, 
 from app.services.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CASE_PROCESS = "support_case"
+# Two windows opening cases at the same moment may draw the same next number; the one whose
+# insert loses draws again (the winner's row is committed by then).
+NUMBER_ATTEMPTS = 10
 
 
 def next_number(now: datetime | None = None) -> str:
@@ -56,8 +60,24 @@ def open_case(
         raise InvalidInput(
             _("入力内容に誤りがあります。各項目のメッセージを確認してください。"), fields=problems
         )
-    with instances.saving():
-        return _record_case(actor, title, intake, agency)
+    for attempt in range(NUMBER_ATTEMPTS):
+        try:
+            with instances.saving():
+                return _record_case(actor, title, intake, agency)
+        except IntegrityError as exc:
+            db.session.rollback()
+            if not _number_taken(exc):
+                raise
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise Conflict(
+                    _("同時に多くのケースが登録されています。もう一度お試しください。")
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def _number_taken(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "support_case" in text and "number" in text
 
 
 def _record_case(actor: User, title: str, intake: dict[str, Any], agency: Agency) -> Case:

@@ -1,0 +1,228 @@
+"""Load benchmark: gunicorn (2 workers) on PostgreSQL under staff completing tasks over the API, the
+bare engine doing the same completions in process, and many timers due at once for two workers.
+
+Each of KASANE_BENCH_USERS (50) window workers has a window of their own and opens
+KASANE_BENCH_CASES cases there over the API; then all of them, at once, work through their inboxes
+for KASANE_BENCH_SECONDS (60): list the open items (100 at a time), complete each first assessment
+(handled at the window) and the window support that follows (closed); one whose inbox runs empty
+opens 10 more cases (counted apart). KASANE_BENCH_THINK_MS (0) pauses each user after a submission.
+A small share of completions is deliberately submitted twice: the second must get 409. The bare
+engine then does the same two completions per case in process. Last, KASANE_BENCH_TIMERS (10000)
+instances wait for one timer due at the same moment, and two ``kasane worker`` processes (default
+interval) fire them: each must fire exactly once; lateness is the audit row's time minus the due time.
+
+Needs KASANE_TEST_DATABASE_URL (a PostgreSQL server: a scratch database is made and dropped).
+KASANE_BENCH_APP_ROOT serves another checkout (to measure a change). Prints a table and, last,
+``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _load_client import REFUSED, form_data, open_cases, work  # noqa: E402
+from _load_common import (  # noqa: E402
+    ROOT,
+    Gunicorn,
+    TimerWorker,
+    bench_database,
+    create_staff,
+    env_int,
+    exit_codes,
+    make_app,
+    percentile,
+    prepare,
+    start_timer_instances,
+    still_due,
+    timer_fires,
+)
+
+USERS = env_int("KASANE_BENCH_USERS", 50)
+SECONDS = env_int("KASANE_BENCH_SECONDS", 60)
+TIMERS = env_int("KASANE_BENCH_TIMERS", 10000)
+# Two completions per case, opened before the load for 100 completions/s; a user who runs out
+# opens a few more during the load (counted apart).
+CASES = env_int("KASANE_BENCH_CASES", math.ceil(100 * SECONDS / USERS / 2) + 2)
+BARE_CASES = env_int("KASANE_BENCH_BARE_CASES", 300)
+# A pause after each submission, as a person reading the next task would make (0: none, so the
+# figures are the server's capacity and latency grows with the users waiting: about users / rate).
+THINK_MS = env_int("KASANE_BENCH_THINK_MS", 0)
+
+
+def http_load(url: str, logdir: Path) -> dict[str, float | int]:
+    app = make_app(url)
+    staff = create_staff(app, USERS)
+    with (logdir / "gunicorn.log").open("w") as log:
+        server = Gunicorn(url, log)
+        server.start()
+        try:
+            started = time.perf_counter()
+            made, problems = asyncio.run(open_cases(server.port, staff, CASES))
+            took = time.perf_counter() - started
+            print(f"cases opened over the API: {made} in {took:.1f} s ({made / took:.1f}/s)")
+            for problem in problems[:5]:
+                print(f"  refused: {problem}")
+            run_id = uuid.uuid4().hex[:6]
+            started = time.perf_counter()
+            log_ = asyncio.run(
+                work(server.port, staff, SECONDS, run_id=run_id, think=THINK_MS / 1000)
+            )
+            elapsed = time.perf_counter() - started
+        finally:
+            server.stop()
+    first = [s for s in log_.submissions if not s.resubmit]
+    done = [s for s in first if 200 <= s.status < 300]
+    again = [s for s in log_.submissions if s.resubmit]
+    deliberate = sum(1 for s in again if s.status == 409)
+    wrong = Counter(
+        "no response" if s.status <= 0 else str(s.status)
+        for s in first
+        if not 200 <= s.status < 300
+    )
+    wrong.update(f"second submission got {s.status}" for s in again if s.status != 409)
+    wrong.update(" ".join(e.split()[:3]) for e in log_.other_errors)
+    latencies = [s.ms for s in done]
+    errors = sum(wrong.values())
+    rate = len(done) / elapsed
+    print(f"load: {USERS} users for {elapsed:.1f} s on gunicorn (2 workers), think {THINK_MS} ms")
+    print(f"  completions: {len(done)} ({rate:.1f}/s)")
+    print(
+        "  latency ms: p50 {:.1f}  p95 {:.1f}  p99 {:.1f}".format(
+            *(percentile(latencies, q) for q in (0.5, 0.95, 0.99))
+        )
+    )
+    print(f"  deliberate 409 (a completed task submitted again): {deliberate} of {len(again)}")
+    print(f"  errors: {errors} {dict(wrong) if wrong else ''}")
+    for problem in log_.other_errors[:5]:
+        print(f"    {problem}")
+    print(
+        f"  inbox listings: {len(log_.listings)}, p95 {percentile(log_.listings, 0.95):.1f} ms;"
+        f" cases opened by users out of work: {log_.cases_opened}"
+    )
+    if any(s.status == REFUSED for s in first):
+        print("  (some requests found no server: see gunicorn.log)")
+    return {
+        "completions_per_s": round(rate, 1),
+        "p50_ms": round(percentile(latencies, 0.5), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "errors": errors,
+        "deliberate_409": deliberate,
+        "completions": len(done),
+        "cases_opened_during_load": log_.cases_opened,
+    }
+
+
+def bare_engine_per_s() -> float:
+    """The same two completions per case with SpiffWorkflow alone: no database, no serialization."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_files(sorted(str(p) for p in (ROOT / "processes").glob("*.bpmn")))
+    spec = parser.get_spec("support_case")
+    subprocesses = parser.get_subprocess_specs("support_case")
+    start = {"case_number": "K-2026-000001", "cycle": 1}
+    start.update(intake_agency="load-000", primary_agency="load-000")
+    elapsed, completions = 0.0, 0
+    for _ in range(BARE_CASES):
+        workflow = BpmnWorkflow(spec, subprocesses)
+        for task in workflow.task_tree.children:
+            task.data.update(start)
+        workflow.do_engine_steps()
+        for element in ("first_assessment", "window_support"):
+            began = time.perf_counter()
+            [task] = [
+                t
+                for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                if t.task_spec.name == element
+            ]
+            task.data.update(form_data(element, "mbare") or {})
+            task.run()
+            workflow.do_engine_steps()
+            elapsed += time.perf_counter() - began
+            completions += 1
+    return completions / elapsed
+
+
+def timers_at_scale(url: str, logdir: Path) -> dict[str, float | int]:
+    app = make_app(url)
+    began = time.perf_counter()
+    start_timer_instances(app, 20, datetime(2100, 1, 1, tzinfo=UTC))  # warm-up, never due
+    per_start = (time.perf_counter() - began) / 20
+    due = datetime.now(UTC) + timedelta(seconds=TIMERS * per_start * 1.5 + 15)
+    due = due.replace(microsecond=0)
+    with (logdir / "workers.log").open("w") as log:
+        workers = [TimerWorker(url, log) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        try:
+            ids = start_timer_instances(app, TIMERS, due)
+            ready = datetime.now(UTC)
+            if ready > due:
+                print(f"  (setup ended {(ready - due).total_seconds():.1f} s after the due time)")
+            limit = due + timedelta(seconds=max(60.0, TIMERS * 0.1))
+            while datetime.now(UTC) < limit and still_due(app, ids):
+                time.sleep(2)
+            died = exit_codes(workers)
+        finally:
+            for worker in workers:
+                worker.stop()
+    fires = timer_fires(app, ids)
+    once = sum(1 for at in fires.values() if len(at) == 1)
+    twice = sum(1 for at in fires.values() if len(at) > 1)
+    never = sum(1 for at in fires.values() if not at)
+    lateness = [(min(at) - due).total_seconds() for at in fires.values() if at]
+    last = max(lateness) if lateness else 0.0
+    print(f"timers: {TIMERS} due at {due:%H:%M:%S} UTC, 2 timer workers")
+    print(f"  fired exactly once: {once}, more than once: {twice}, not fired: {never}")
+    print(
+        f"  lateness s: p50 {percentile(lateness, 0.5):.1f}  p95 {percentile(lateness, 0.95):.1f}"
+        f"  last {last:.1f}  ({len(lateness) / max(last, 0.001):.0f} timers/s)"
+    )
+    if died:
+        print(f"  a timer worker exited by itself: codes {died} (see workers.log)")
+    return {
+        "timer_lateness_p95_s": round(percentile(lateness, 0.95), 2),
+        "timers_fired_once": once,
+        "timers_fired_twice": twice,
+        "timers_not_fired": never,
+        "timer_workers_died": len(died),
+    }
+
+
+def main() -> None:
+    result: dict[str, float | int] = {"users": USERS, "seconds": SECONDS, "timers": TIMERS}
+    result["think_ms"] = THINK_MS
+    logdir = Path(tempfile.mkdtemp(prefix="kasane_load_"))
+    print(f"logs: {logdir}")
+    with bench_database("kasane_load") as url:
+        prepare(make_app(url))
+        result.update(http_load(url, logdir))
+        bare = bare_engine_per_s()
+        ratio = bare / result["completions_per_s"] if result["completions_per_s"] else 0.0
+        print(f"bare SpiffWorkflow, same completions in process: {bare:.0f}/s ({ratio:.1f}x)")
+        result["bare_engine_per_s"] = round(bare, 1)
+        if TIMERS:
+            result.update(timers_at_scale(url, logdir))
+        for name in ("gunicorn.log", "workers.log"):
+            path = logdir / name
+            if path.exists() and "Traceback" in path.read_text():
+                print(f"  {path} has tracebacks")
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
