@@ -247,7 +247,7 @@ def serve(fd: int, handle: Callable[[Any], Any]) -> None:
     while True:
         try:
             request, cpu_seconds, memory_mb = pickle.loads(conn.recv_bytes())
-        except EOFError:
+        except (EOFError, OSError):  # the parent closed its end, or died (a killed worker)
             return
         recycle = False
         _limit(cpu_seconds, memory_mb)
@@ -259,7 +259,10 @@ def serve(fd: int, handle: Callable[[Any], Any]) -> None:
             reply = pickle.dumps(("unplain", exc.type_name), _PROTOCOL)
         finally:
             _unlimit()
-        conn.send_bytes(reply)
+        try:
+            conn.send_bytes(reply)
+        except OSError:  # the parent died while this ran: nobody is waiting for the answer
+            return
         if recycle:
             return
 

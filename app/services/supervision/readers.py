@@ -74,6 +74,11 @@ class Frame:
         is filtered once instead (each reason's filter would build the set again)."""
         return case_id.in_(in_view(self)) if self.view is None else true()
 
+    def narrow(self, case_id: Any) -> ColumnElement[bool]:
+        """SQL: the row's case is in view, asked of the statement's materialized set early, for a
+        reason whose own candidates are many and costly to judge (plans past their review)."""
+        return case_id.in_(select(self.view.c[0])) if self.view is not None else self.sees(case_id)
+
     @property
     def new_since(self) -> datetime:
         return self.now - NEW_WINDOW
@@ -417,7 +422,7 @@ def reviews(frame: Frame) -> Select[Any] | None:
         .join(Case, Case.id == SupportPlan.case_id)
         .where(
             SupportPlan.review_date < cutoff,
-            frame.sees(SupportPlan.case_id),
+            frame.narrow(SupportPlan.case_id),
             Case.status == "open",
         )
         .where(
@@ -448,11 +453,11 @@ def statement(
     then computed once): every reason's rows in view, numbered in lateness order among the chosen
     reasons and counted per reason; it returns the rows numbered ``first``..``last`` of the chosen
     reasons, plus the first row of every reason, which carries that reason's count."""
-    frame.view = in_view(frame)
+    frame.view = in_view(frame).cte("in_view").prefix_with("MATERIALIZED")
     parts = [stmt for key in READERS if (stmt := READERS[key](frame)) is not None]
     union_of = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
     rows = union_of.subquery("stalled")
-    conditions = [rows.c.case_id.in_(frame.view)]
+    conditions = [rows.c.case_id.in_(select(frame.view.c[0]))]
     if frame.new_only:
         conditions.append(rows.c.fresh == 1)
     if stage:
