@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -179,17 +179,21 @@ def persist(
     new_tasks = _sync_work_items(instance, snap.ready_tasks, case, now)
     _sync_subscriptions(instance, snap.waiting_messages)
     _sync_waiting(instance, snap.waiting, now)
-    db.session.add_all(
-        PathStep(
-            instance_id=instance.id,
-            case_id=instance.case_id,
-            process_key=step.process_key,
-            source_id=step.source_id,
-            target_id=step.target_id,
-            taken_at=now,
+    if snap.steps:  # appended, never read back here: one multi-row insert, not one per flow
+        db.session.execute(
+            insert(PathStep),
+            [
+                {
+                    "instance_id": instance.id,
+                    "case_id": instance.case_id,
+                    "process_key": step.process_key,
+                    "source_id": step.source_id,
+                    "target_id": step.target_id,
+                    "taken_at": now,
+                }
+                for step in snap.steps
+            ],
         )
-        for step in snap.steps
-    )
     if case is not None:
         case_progress.on_step(case, instance, snap.completed, new_tasks)
 
