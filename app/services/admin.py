@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -44,9 +46,9 @@ INTERVAL_CHOICES = {
     "next_visit_after": settings.VISIT_INTERVALS,
 }
 
-CHECK_FIELDS = "入力内容に誤りがあります。各項目のメッセージを確認してください。"
-USERNAME_TAKEN = "このユーザー名はすでに使われています。"
-UNUSABLE = "使用できない文字（制御文字など）が含まれています。"
+CHECK_FIELDS = _l("入力内容に誤りがあります。各項目のメッセージを確認してください。")
+USERNAME_TAKEN = _l("このユーザー名はすでに使われています。")
+UNUSABLE = _l("使用できない文字（制御文字など）が含まれています。")
 
 
 @dataclass
@@ -93,7 +95,7 @@ def require_admin(
     """The actor when they are an active administrator; otherwise audit the refusal and raise."""
     if actor is None or actor.role != ADMIN or not actor.active:
         audit.record_alone(action, object_type, object_id, actor, outcome="denied", detail=detail)
-        raise Forbidden("管理画面を使えるのはシステム管理者だけです。")
+        raise Forbidden(_("管理画面を使えるのはシステム管理者だけです。"))
     return actor
 
 
@@ -125,12 +127,12 @@ def create_user(actor: User, new: NewUser) -> User:
     display_name = new.display_name.strip()
     errors: dict[str, str] = {}
     if not USERNAME.fullmatch(username):
-        errors["username"] = (
+        errors["username"] = _(
             "ユーザー名は英小文字・数字と「.」「_」「-」で、3〜80文字にしてください。"
         )
     elif db.session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = USERNAME_TAKEN
-    errors.update(_name_problems("display_name", display_name, "表示名"))
+    errors.update(_name_problems("display_name", display_name, _("表示名")))
     agency, groups, access_errors = _resolve_access(UserAccess(new.role, new.agency, new.groups))
     errors.update(access_errors)
     errors.update(_password_problems(new.password, username))
@@ -161,7 +163,7 @@ def change_access(actor: User, user_id: int, wanted: UserAccess) -> bool:
     user = _user(user_id)
     agency, groups, errors = _resolve_access(wanted)
     if user.id == actor.id and wanted.role != ADMIN and "role" not in errors:
-        errors["role"] = "自分自身のシステム管理者の役割は外せません。"
+        errors["role"] = _("自分自身のシステム管理者の役割は外せません。")
     if errors:
         raise InvalidInput(CHECK_FIELDS, fields=errors)
     before = _access_of(user)
@@ -193,8 +195,8 @@ def set_active(actor: User, user_id: int, active: bool) -> int:
     user = _user(user_id)
     if not active and user.id == actor.id:
         raise InvalidInput(
-            "自分自身を無効にすることはできません。",
-            fields={"active": "ほかのシステム管理者に依頼してください。"},
+            _("自分自身を無効にすることはできません。"),
+            fields={"active": _("ほかのシステム管理者に依頼してください。")},
         )
     if user.active == active:
         return 0
@@ -218,7 +220,7 @@ def reset_password(actor: User, user_id: int, password: str) -> None:
     user = _user(user_id)
     problems = _password_problems(password, user.username)
     if problems:
-        raise InvalidInput("パスワードが条件を満たしていません。", fields=problems)
+        raise InvalidInput(_("パスワードが条件を満たしていません。"), fields=problems)
     ended = users.set_password(user, password)
     audit.record(
         "user.password_reset",
@@ -267,15 +269,15 @@ def create_group(actor: User, key: str, name: str) -> Group:
     key, name = key.strip(), name.strip()
     errors: dict[str, str] = {}
     if not GROUP_KEY.fullmatch(key):
-        errors["key"] = "キーは英小文字・数字と「_」で、2〜80文字にしてください。"
-    errors.update(_name_problems("name", name, "名前"))
+        errors["key"] = _("キーは英小文字・数字と「_」で、2〜80文字にしてください。")
+    errors.update(_name_problems("name", name, _("名前")))
     taken = _group_words()
     if "key" not in errors and key in taken:
-        errors["key"] = "このキーは既存のグループのキーまたは名前と重なっています。"
+        errors["key"] = _("このキーは既存のグループのキーまたは名前と重なっています。")
     if "name" not in errors and (name in taken or name == key):
-        errors["name"] = "この名前は既存のグループのキーまたは名前と重なっています。"
+        errors["name"] = _("この名前は既存のグループのキーまたは名前と重なっています。")
     if "name" not in errors and name in queues.CASE_LANES:
-        errors["name"] = "この名前はケースごとに決まるレーン名として予約されています。"
+        errors["name"] = _("この名前はケースごとに決まるレーン名として予約されています。")
     if errors:
         raise InvalidInput(CHECK_FIELDS, fields=errors)
     group = Group(key=key, name=name)
@@ -285,7 +287,7 @@ def create_group(actor: User, key: str, name: str) -> Group:
     except IntegrityError as exc:
         db.session.rollback()
         raise InvalidInput(
-            CHECK_FIELDS, fields={"key": "このキーはすでに使われています。"}
+            CHECK_FIELDS, fields={"key": _("このキーはすでに使われています。")}
         ) from exc
     audit.record("group.create", "group", group.key, actor, detail={"key": key, "name": name})
     db.session.commit()
@@ -298,7 +300,7 @@ def setting_fields(actor: User, values: dict[str, Any] | None = None) -> list[Se
     shown = settings.current() if values is None else values
     rows = []
     for key, (default, label, _check) in settings.DEFINITIONS.items():
-        row = SettingField(key=key, label=label, kind=_kind(default), value=shown.get(key))
+        row = SettingField(key=key, label=str(label), kind=_kind(default), value=shown.get(key))
         if key in INTERVAL_CHOICES:
             row.choices = sorted(INTERVAL_CHOICES[key], key=_days)
         if key in INTEGER_RANGES:
@@ -322,7 +324,7 @@ def update_settings(actor: User, raw: dict[str, str]) -> list[str]:
             errors[key] = problem
     if errors:
         raise InvalidInput(
-            "設定値に誤りがあります。各項目のメッセージを確認してください。", fields=errors
+            _("設定値に誤りがあります。各項目のメッセージを確認してください。"), fields=errors
         )
     now = settings.current()
     changed = [key for key, value in parsed.items() if now.get(key) != value]
@@ -335,23 +337,23 @@ def update_settings(actor: User, raw: dict[str, str]) -> list[str]:
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("指定されたユーザーは見つかりません。")
+        raise NotFound(_("指定されたユーザーは見つかりません。"))
     return user
 
 
 def _resolve_access(wanted: UserAccess) -> tuple[Agency | None, list[Group], dict[str, str]]:
     errors: dict[str, str] = {}
     if wanted.role not in ROLES:
-        errors["role"] = "役割を一覧から選んでください。"
+        errors["role"] = _("役割を一覧から選んでください。")
     agency = None
     if wanted.agency:
         agency = db.session.scalar(select(Agency).where(Agency.code == wanted.agency))
         if agency is None:
-            errors["agency"] = "所属を一覧から選んでください。"
+            errors["agency"] = _("所属を一覧から選んでください。")
     keys = set(wanted.groups)
     groups = list(db.session.scalars(select(Group).where(Group.key.in_(keys)).order_by(Group.key)))
     if len(groups) != len(keys):
-        errors["groups"] = "グループを一覧から選んでください。"
+        errors["groups"] = _("グループを一覧から選んでください。")
     return agency, groups, errors
 
 
@@ -365,9 +367,9 @@ def _access_of(user: User) -> dict[str, Any]:
 
 def _name_problems(name: str, value: str, label: str) -> dict[str, str]:
     if not value:
-        return {name: f"{label}を入力してください。"}
+        return {name: _("%(label)sを入力してください。", label=label)}
     if len(value) > NAME_MAX:
-        return {name: f"{label}は{NAME_MAX}文字以内にしてください。"}
+        return {name: _("%(label)sは%(max)s文字以内にしてください。", label=label, max=NAME_MAX)}
     if forms.unusable_text(value):
         return {name: UNUSABLE}
     return {}
@@ -415,24 +417,24 @@ def _days(interval: str) -> int:
 def _parse_setting(key: str, kind: str, raw: str) -> tuple[Any, str | None]:
     text = unicodedata.normalize("NFKC", raw).strip()
     if not text:
-        return None, "入力してください。"
+        return None, _("入力してください。")
     if kind == "boolean":
         if text not in ("true", "false"):
-            return None, "「はい」か「いいえ」を選んでください。"
+            return None, _("「はい」か「いいえ」を選んでください。")
         return text == "true", None
     if kind == "integer":
         if not INTEGER.fullmatch(text):
-            return None, "整数で入力してください。"
+            return None, _("整数で入力してください。")
         return int(text), None
     if kind == "text":
-        return text, (None if len(text) <= 40 else "40文字以内で入力してください。")
+        return text, (None if len(text) <= 40 else _("40文字以内で入力してください。"))
     if text not in INTERVAL_CHOICES.get(key, ()):
-        return None, "選択肢から選んでください。"
+        return None, _("選択肢から選んでください。")
     return text, None
 
 
 def _range_problem(key: str) -> str:
     if key in INTEGER_RANGES:
         low, high = INTEGER_RANGES[key]
-        return f"{low}〜{high}の範囲で入力してください。"
-    return "値が正しくありません。"
+        return _("%(low)s〜%(high)sの範囲で入力してください。", low=low, high=high)
+    return _("値が正しくありません。")

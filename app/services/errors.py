@@ -10,9 +10,12 @@ class ServiceError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        # A lazily translated message becomes text in the request's language here, so a JSON body
+        # or a log line never meets a lazy string.
+        message = str(message)
         super().__init__(message)
         self.message = message
-        self.fields = fields or {}
+        self.fields = {key: str(value) for key, value in (fields or {}).items()}
 
 
 class NotFound(ServiceError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
@@ -19,65 +21,73 @@ def _label_ok(value: object) -> bool:
     return isinstance(value, str) and 1 <= len(value.strip()) <= 40 and "\x00" not in value
 
 
-# (default, Japanese label, check). Meeting labels may change; each meeting's legal basis may not.
+# (default, label (Japanese msgid), check). Meeting labels may change; each meeting's legal basis may not.
 DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
     "stall_after_days": (
         7,
-        "期限を過ぎてから停滞とみなすまでの日数",
+        _l("期限を過ぎてから停滞とみなすまでの日数"),
         lambda v: isinstance(v, int) and 1 <= v <= 90,
     ),
-    "monitoring_interval": ("P30D", "窓口での確認の間隔", lambda v: v in CHECK_INTERVALS),
+    "monitoring_interval": ("P30D", _l("窓口での確認の間隔"), lambda v: v in CHECK_INTERVALS),
     "support_decision_required": (
         True,
-        "市町村による支援決定を行う",
+        _l("市町村による支援決定を行う"),
         lambda v: isinstance(v, bool),
     ),
-    "revisit_after": ("P14D", "アウトリーチ再訪問の標準間隔", lambda v: v in VISIT_INTERVALS),
+    "revisit_after": ("P14D", _l("アウトリーチ再訪問の標準間隔"), lambda v: v in VISIT_INTERVALS),
     "retention_check_after": (
         "P30D",
-        "参加支援の定着確認の標準間隔",
+        _l("参加支援の定着確認の標準間隔"),
         lambda v: v in CHECK_INTERVALS,
     ),
-    "next_visit_after": ("P14D", "同意後アウトリーチの標準間隔", lambda v: v in VISIT_INTERVALS),
+    "next_visit_after": (
+        "P14D",
+        _l("同意後アウトリーチの標準間隔"),
+        lambda v: v in VISIT_INTERVALS,
+    ),
     "plan_conference_label": (
         "重層的支援会議",
-        "重層的支援会議の呼び名（例：まるごと会議）",
+        _l("重層的支援会議の呼び名（例：まるごと会議）"),
         lambda v: _label_ok(v),
     ),
-    "support_council_label": ("支援会議", "支援会議（106条の6）の呼び名", lambda v: _label_ok(v)),
+    "support_council_label": (
+        "支援会議",
+        _l("支援会議（106条の6）の呼び名"),
+        lambda v: _label_ok(v),
+    ),
     "birth_date_wareki": (
         True,
-        "生年月日に和暦を添えて表示する（例：1942年6月15日（昭和17年））",
+        _l("生年月日に和暦を添えて表示する（例：1942年6月15日（昭和17年））"),
         lambda v: isinstance(v, bool),
     ),
     "council_material_days": (
         90,
-        "支援会議の資料を構成員が閲覧できる日数",
+        _l("支援会議の資料を構成員が閲覧できる日数"),
         lambda v: isinstance(v, int) and 1 <= v <= 365,
     ),
     "unclaimed_after_days": (
         3,
-        "担当者が決まらないまま停滞とみなすまでの日数",
+        _l("担当者が決まらないまま停滞とみなすまでの日数"),
         lambda v: isinstance(v, int) and 1 <= v <= 90,
     ),
     "message_wait_days": (
         14,
-        "知らせ（同意・決定など）を待って停滞とみなすまでの日数",
+        _l("知らせ（同意・決定など）を待って停滞とみなすまでの日数"),
         lambda v: isinstance(v, int) and 1 <= v <= 180,
     ),
     "idle_after_days": (
         30,
-        "ケースに動きがなく停滞とみなすまでの日数",
+        _l("ケースに動きがなく停滞とみなすまでの日数"),
         lambda v: isinstance(v, int) and 1 <= v <= 365,
     ),
     "deploy_requires_approval": (
         False,
-        "プロセスの新しい版は係長・課長の承認を得てから本番に反映する",
+        _l("プロセスの新しい版は係長・課長の承認を得てから本番に反映する"),
         lambda v: isinstance(v, bool),
     ),
     "admins_may_design": (
         False,
-        "システム管理者もプロセスを編集・反映できる",
+        _l("システム管理者もプロセスを編集・反映できる"),
         lambda v: isinstance(v, bool),
     ),
 }
@@ -97,10 +107,11 @@ def current() -> dict[str, Any]:
 def update(key: str, value: Any, actor: User | None) -> None:
     """Change one setting (validated, audited, not committed)."""
     if key not in DEFINITIONS:
-        raise InvalidInput("その設定項目はありません。", fields={key: "不明な設定です。"})
+        raise InvalidInput(_("その設定項目はありません。"), fields={key: _("不明な設定です。")})
     if not DEFINITIONS[key][2](value):
         raise InvalidInput(
-            "設定値が正しくありません。", fields={key: f"{DEFINITIONS[key][1]}の値が範囲外です。"}
+            _("設定値が正しくありません。"),
+            fields={key: _("%(label)sの値が範囲外です。", label=DEFINITIONS[key][1])},
         )
     row = db.session.get(Setting, key)
     before = row.value if row else None

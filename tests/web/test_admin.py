@@ -380,3 +380,16 @@ def test_admin_pages_show_no_case_content(ctx: Flask, flow: Flow) -> None:
     for path in [*PAGES, *(f"/admin/users/{user_id}" for user_id in people)]:
         html = web.get(path).get_data(as_text=True)
         assert title not in html and case.number not in html, path
+
+
+def test_the_administrators_pages_speak_english_when_chosen(admin_web: FlaskClient) -> None:
+    """Setting names and the refusals of the admin forms come from the catalogue, like the rest."""
+    admin_web.set_cookie("lang", "en")
+    page = admin_web.get("/admin/settings").get_data(as_text=True)
+    assert "Days past a deadline before a case counts as stalled" in page
+    assert "停滞とみなす" not in page and "和暦" not in page
+    token = csrf_from(admin_web.get("/admin/users"))
+    refused = admin_web.post("/admin/users", data=new_user_form(token, username="X!"))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "A user name is 3 to 80 lowercase letters" in html and "英小文字" not in html
