@@ -1,4 +1,4 @@
-"""The set of cases the supervisors' views read once per page (``readers.in_view``) is exactly their
+"""The set of cases the supervisors' views read once per page (``view.in_view``) is exactly their
 scope within what ``access.case_filter`` admits, over a world drawn at random: cases held
 by windows, referrals in every status with and without consent (standing or withdrawn) or under an
 override, work in agency and group queues in every status, 支援会議 material, work assigned to or
@@ -29,8 +29,8 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import access, definitions
-from app.services.supervision import readers
 from app.services.supervision import scope as scopes
+from app.services.supervision import view
 from tests.harness import ROOT
 
 AGENCIES, GROUPS, CASES = 4, 3, 120
@@ -134,7 +134,7 @@ def _scoped(scope: scopes.Scope, agency_id: int | None, queue: str | None) -> se
 def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
     ctx: Flask, demo: None, seed: int
 ) -> None:
-    """``readers.in_view`` (the stalled list's and heatmap's set, read on indexes) is exactly the
+    """``view.in_view`` (the stalled list's and heatmap's set, read on indexes) is exactly the
     cases of the supervisor's scope that ``case_filter`` lets them open, with every filter."""
     people = [p for p in _world(seed, ctx) if p.role == "supervisor" and p.active]
     compared = 0
@@ -144,11 +144,11 @@ def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
         filters = [(None, None)] + [(a, None) for a in scope.agency_ids]
         filters += [(None, q) for q in scope.queues]
         for agency_id, queue in filters:
-            frame = readers.Frame(
+            frame = view.Frame(
                 actor=person, scope=scope, now=utcnow(), limits={}, agency_id=agency_id, queue=queue
             )
             expected = _scoped(scope, agency_id, queue) & may_open
-            assert set(db.session.scalars(readers.in_view(frame))) == expected, (
+            assert set(db.session.scalars(view.in_view(frame))) == expected, (
                 person.username,
                 agency_id,
                 queue,

@@ -19,9 +19,9 @@ from app.models import Case, PathStep, User, WaitingEvent
 from app.models.base import utcnow
 from app.services import audit
 from app.services.errors import Forbidden
-from app.services.supervision import readers
 from app.services.supervision import scope as scopes
-from app.services.supervision.readers import Item
+from app.services.supervision import view
+from app.services.supervision.view import Item
 
 PERIODS = (7, 30, 90, 365)
 
@@ -64,11 +64,11 @@ def require(actor: User, action: str) -> scopes.Scope:
     return scopes.of(actor)
 
 
-def _frame(actor: User, scope: scopes.Scope, now: datetime) -> readers.Frame:
-    return readers.Frame(actor=actor, scope=scope, now=now, limits={})
+def _frame(actor: User, scope: scopes.Scope, now: datetime) -> view.Frame:
+    return view.Frame(actor=actor, scope=scope, now=now, limits={})
 
 
-def _waits(frame: readers.Frame, process_key: str, element_id: str | None = None) -> Any:
+def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -> Any:
     """Where cases in view wait in ``process_key`` now: open work in the supervisor's queues and
     catch events, one row each (element, since, overdue, work item, case)."""
     items = select(
@@ -94,7 +94,7 @@ def _waits(frame: readers.Frame, process_key: str, element_id: str | None = None
         items = items.where(Item.element_id == element_id)
         events = events.where(WaitingEvent.element_id == element_id)
     waits = union_all(items, events).subquery("waits")
-    return waits, waits.c.case_id.in_(readers.in_view(frame))
+    return waits, waits.c.case_id.in_(view.in_view(frame))
 
 
 def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[str, ElementHeat]:
@@ -174,7 +174,7 @@ def throughput(
         .where(
             PathStep.process_key == process_key,
             PathStep.taken_at >= now - timedelta(days=days),
-            PathStep.case_id.in_(readers.in_view(_frame(actor, scope, now))),
+            PathStep.case_id.in_(view.in_view(_frame(actor, scope, now))),
         )
         .group_by(PathStep.source_id, PathStep.target_id)
     )

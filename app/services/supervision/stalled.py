@@ -2,7 +2,7 @@
 
 Read from indexed tables only (open work items, instance status and progress time, holds, waiting
 events, plans, submissions, escalations), never from engine state (the SQL is in ``readers``). Which
-cases are in view is ``readers.in_view`` (the scope within ``access.case_filter``), read once per
+cases are in view is ``view.in_view`` (the scope within ``access.case_filter``), read once per
 statement; the listing is audited like every other listing of personal data. A page holds ``PAGE_SIZE`` rows, the latest first;
 the counts at the top are exact.
 """
@@ -20,7 +20,7 @@ from app.models import User
 from app.models.base import utcnow
 from app.services import audit, case_progress, overview, settings
 from app.services.errors import Forbidden
-from app.services.supervision import readers
+from app.services.supervision import readers, view
 from app.services.supervision import scope as scopes
 
 REASONS = {
@@ -98,7 +98,7 @@ def listing(
         raise Forbidden(_("停滞しているケースを見られるのは係長・課長だけです。"))
     now = now or utcnow()
     scope = scopes.of(actor)
-    frame = readers.Frame(
+    frame = view.Frame(
         actor=actor,
         scope=scope,
         now=now,
