@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,18 +13,18 @@ from app.extensions import db
 from app.models.base import UTCDateTime, one_of, utcnow
 
 ROLES = {
-    "window_worker": "窓口相談員",
-    "coordinator": "相談支援包括化推進員（多機関協働）",
-    "outreach_worker": "アウトリーチ支援員",
-    "participation_worker": "参加支援員",
-    "community_coordinator": "地域づくりコーディネーター",
-    "council_member": "支援会議構成員",
-    "supervisor": "係長・課長（スーパーバイザー）",
-    "decision_officer": "支援決定担当",
-    "statistician": "統計担当",
-    "admin": "システム管理者",
-    "process_designer": "プロセス設計者",
-    "auditor": "監査担当",
+    "window_worker": _l("窓口相談員"),
+    "coordinator": _l("相談支援包括化推進員（多機関協働）"),
+    "outreach_worker": _l("アウトリーチ支援員"),
+    "participation_worker": _l("参加支援員"),
+    "community_coordinator": _l("地域づくりコーディネーター"),
+    "council_member": _l("支援会議構成員"),
+    "supervisor": _l("係長・課長（スーパーバイザー）"),
+    "decision_officer": _l("支援決定担当"),
+    "statistician": _l("統計担当"),
+    "admin": _l("システム管理者"),
+    "process_designer": _l("プロセス設計者"),
+    "auditor": _l("監査担当"),
 }
 
 
@@ -63,7 +64,7 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLES.get(self.role, self.role)
+        return str(ROLES.get(self.role, self.role))
 
     def queue_keys(self) -> list[str]:
         return sorted(g.key for g in self.groups)

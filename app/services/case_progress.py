@@ -62,11 +62,13 @@ def stage_labels() -> dict[str, Any]:
     from app.services import settings
 
     names = settings.current()
-    return {
-        **STAGE_LABELS,
-        "plan_conference": names["plan_conference_label"],
-        "support_council": names["support_council_label"],
-    }
+    labels: dict[str, Any] = dict(STAGE_LABELS)
+    for stage in ("plan_conference", "support_council"):
+        key = f"{stage}_label"
+        # The law's names (translated) until the municipality gives its own, shown as written.
+        if names[key] != settings.DEFINITIONS[key][0]:
+            labels[stage] = names[key]
+    return labels
 
 
 def on_step(

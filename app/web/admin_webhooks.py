@@ -11,11 +11,12 @@ from werkzeug.wrappers import Response
 from app.models import User, WebhookSubscription
 from app.models.webhooks import EVENT_KINDS
 from app.services.errors import InvalidInput
-from app.services.webhooks import subscriptions
+from app.services.webhooks import delivery, subscriptions
 from app.web.admin import only_admins
 
 bp = Blueprint("admin_webhooks", __name__)
 bp.before_request(only_admins)
+bp.add_app_template_filter(delivery.in_words, "webhook_error")
 
 ACTIONS = ("deactivate", "activate", "secret", "test")
 
@@ -83,7 +84,10 @@ def subscription(subscription_id: int) -> Response | str:
             )
         else:
             flash(
-                gettext("テスト送信は届きませんでした（%(error)s）。", error=sent.last_error),
+                gettext(
+                    "テスト送信は届きませんでした（%(error)s）。",
+                    error=delivery.in_words(sent.last_error),
+                ),
                 "error",
             )
     elif subscriptions.set_active(actor, subscription_id, action == "activate"):

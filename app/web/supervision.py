@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import Agency, User
-from app.services import case_progress, cases, definitions
+from app.services import case_progress, cases, definitions, overview, settings
+from app.services.errors import InvalidInput
 from app.services.supervision import actions, escalations, holds, stalled
 from app.services.supervision import heatmap as heat
 from app.services.supervision import scope as scopes
@@ -41,10 +46,21 @@ def _filter(args: dict[str, str], scope: scopes.Scope) -> stalled.StalledFilter:
 @bp.get("/supervision/stalled")
 @login_required
 def stalled_cases() -> str:
+    return _list_page(request.args)
+
+
+def _list_page(
+    args: MultiDict[str, str],
+    message: str | None = None,
+    chosen: set[int] | None = None,
+    typed: MultiDict[str, str] | None = None,
+) -> str:
+    """The stalled list for these filters; after a refused bulk action, with the refusal above it
+    and the items ticked and the words typed as they were."""
     actor = current_user._get_current_object()
     scope = scopes.of(actor)
-    flt = _filter(request.args.to_dict(), scope)
-    number = request.args.get("page", "1")
+    flt = _filter(args.to_dict(), scope)
+    number = args.get("page", "1")
     page = stalled.listing(actor, flt, page=int(number) if number.isdigit() else 1)
     agencies = (
         list(
@@ -59,14 +75,27 @@ def stalled_cases() -> str:
         "supervision/stalled.html",
         page=page,
         flt=flt,
-        args=request.args,
+        args=args,
         reasons=stalled.REASONS,
         stages=case_progress.stage_labels(),
         agencies=agencies,
         people=actions.candidates(actor),
         supervisors=escalations.receivers(actor),
-        query=request.args.to_dict(),
+        query=args.to_dict(),
+        scope_names=sorted(a.name for a in agencies),
+        scope_queues=sorted(overview.labels(sorted(scope.queues)).values()),
+        limits=settings.current(),
+        message=message,
+        chosen=chosen or set(),
+        typed=typed or MultiDict(),
+        back=_list_path(),
     )
+
+
+def _list_path() -> str:
+    """Where the list the action came from is (its filters), from the form's ``next``."""
+    back = request.form.get("next", "") if request.method == "POST" else request.full_path
+    return back if back.startswith("/supervision/stalled") else url_for("supervision.stalled_cases")
 
 
 def _chosen() -> list[int]:
@@ -81,6 +110,18 @@ SUMMARIES = {
     "hold": lazy_gettext("%(done)d件のケースの処理を一時停止しました（%(total)d件中）。"),
     "escalate": lazy_gettext("%(done)d件をほかの係長・課長に回しました（%(total)d件中）。"),
 }
+
+
+def _acting(action: str, run: Callable[[], list[actions.ItemResult]]) -> Response:
+    """Do a bulk action; a refusal of the whole (nothing chosen, no reason, nobody to hand to) is
+    said above the same list, never on an error page of its own."""
+    try:
+        results = run()
+    except InvalidInput as exc:
+        args = MultiDict(parse_qsl(urlsplit(_list_path()).query))
+        page = _list_page(args, exc.message, set(_chosen()), request.form)
+        return make_response(page, 422)
+    return _report(results, action)
 
 
 def _report(results: list[actions.ItemResult], action: str) -> Response:
@@ -99,42 +140,49 @@ def _report(results: list[actions.ItemResult], action: str) -> Response:
 @login_required
 def reassign() -> Response:
     actor = current_user._get_current_object()
-    results = actions.reassign_many(_chosen(), request.form.get("assignee", ""), actor)
-    return _report(results, "reassign")
+    return _acting(
+        "reassign",
+        lambda: actions.reassign_many(_chosen(), request.form.get("assignee", ""), actor),
+    )
 
 
 @bp.post("/supervision/due")
 @login_required
 def change_due() -> Response:
     actor = current_user._get_current_object()
-    results = actions.change_due_many(
-        _chosen(), request.form.get("due_on", ""), request.form.get("reason", ""), actor
+    return _acting(
+        "due",
+        lambda: actions.change_due_many(
+            _chosen(), request.form.get("due_on", ""), request.form.get("reason", ""), actor
+        ),
     )
-    return _report(results, "due")
 
 
 @bp.post("/supervision/note")
 @login_required
 def note() -> Response:
     actor = current_user._get_current_object()
-    results = actions.note_many(_chosen(), request.form.get("note", ""), actor)
-    return _report(results, "note")
+    return _acting(
+        "note", lambda: actions.note_many(_chosen(), request.form.get("note", ""), actor)
+    )
 
 
 @bp.post("/supervision/end")
 @login_required
 def end() -> Response:
     actor = current_user._get_current_object()
-    results = actions.end_many(_chosen(), request.form.get("end_reason", ""), actor)
-    return _report(results, "end")
+    return _acting(
+        "end", lambda: actions.end_many(_chosen(), request.form.get("end_reason", ""), actor)
+    )
 
 
 @bp.post("/supervision/hold")
 @login_required
 def hold() -> Response:
     actor = current_user._get_current_object()
-    results = holds.hold_many(_chosen(), request.form.get("hold_reason", ""), actor)
-    return _report(results, "hold")
+    return _acting(
+        "hold", lambda: holds.hold_many(_chosen(), request.form.get("hold_reason", ""), actor)
+    )
 
 
 @bp.post("/supervision/resume/<int:instance_id>")
@@ -149,13 +197,15 @@ def resume(instance_id: int) -> Response:
 @login_required
 def escalate() -> Response:
     actor = current_user._get_current_object()
-    results = escalations.escalate_many(
-        _chosen(),
-        request.form.get("escalate_to", ""),
-        request.form.get("escalate_reason", ""),
-        actor,
+    return _acting(
+        "escalate",
+        lambda: escalations.escalate_many(
+            _chosen(),
+            request.form.get("escalate_to", ""),
+            request.form.get("escalate_reason", ""),
+            actor,
+        ),
     )
-    return _report(results, "escalate")
 
 
 @bp.post("/supervision/escalations/<int:escalation_id>/resolve")
@@ -176,10 +226,7 @@ def retry(instance_id: int) -> Response:
 
 def _back_to_list() -> Response:
     """Back to the stalled list the action was taken from, with its filters (never elsewhere)."""
-    back = request.form.get("next", "")
-    if not back.startswith("/supervision/stalled"):
-        back = url_for("supervision.stalled_cases")
-    return redirect(back)
+    return redirect(_list_path())
 
 
 @bp.get("/supervision/heatmap")

@@ -151,6 +151,9 @@ def test_a_supervisor_holds_a_case_resumes_it_and_hands_another_to_a_colleague(
     page = supervisor.page
     rows = page.locator("table.stalled tbody tr")
     rows.filter(has_text=held).first.get_by_role("checkbox").check()
+    supervisor.press("一時停止する")  # no reason yet: said above the same list, the tick kept
+    assert "一時停止する理由を入力してください" in page.get_by_role("alert").inner_text()
+    assert rows.filter(has_text=held).first.get_by_role("checkbox").is_checked()
     supervisor.fill("一時停止する理由", "家族と方針を話し合うまで止める")
     supervisor.press("一時停止する")
     assert "1件のケースの処理を一時停止しました（1件中）" in supervisor.flash()

@@ -49,7 +49,7 @@ def test_the_administrator_subscribes_a_receiver_and_sees_the_delivered_event(
     assert ping["kind"] == "ping" and opened["kind"] == "case.opened"
     admin.follow("外部連携の一覧に戻る")
     listed = admin.page.locator("table.webhooks tbody tr", has_text="庁内連携基盤").inner_text()
-    assert "つなぎの受理" in listed and "支援プランの承認" not in listed and "送信中" in listed
+    assert "つなぎの受理" in listed and "支援プランの承認" not in listed and "有効" in listed
     admin.follow("庁内連携基盤")
     log = admin.page.locator("table.webhook-log tbody tr")
     assert log.count() == 2

@@ -116,7 +116,7 @@ def change_due_many(item_ids: list[int], due_on: str, reason: str, actor: User) 
     scope = _require_supervisor(actor, "work_item.due_change")
     ids = _chosen(item_ids)
     due_at = _due_at(due_on)
-    reason = _reason(reason)
+    reason = _reason(reason, what=_("期限を変える理由"))
     results = []
     for item in _workable(ids, scope, actor, "work_item.due_change", results):
         item_id = item.id
@@ -272,7 +272,7 @@ def end(instance_id: int, reason: str, actor: User) -> ItemResult:
     from app.services import instances
 
     _require_supervisor(actor, "process.end")
-    reason = _reason(reason)
+    reason = _reason(reason, what=_("終了する理由"))
     instance = db.session.get(ProcessInstance, instance_id)
     case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
     if instance is None or case is None or not access.may_see_case(actor, case):
@@ -299,7 +299,9 @@ def end(instance_id: int, reason: str, actor: User) -> ItemResult:
 
 def end_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
     """End the processes of the chosen work items' cases (each once), with one reason."""
-    return per_case(item_ids, reason, actor, "process.end", end, require_open=False)
+    return per_case(
+        item_ids, reason, actor, "process.end", end, require_open=False, what=_("終了する理由")
+    )
 
 
 def per_case(
@@ -309,12 +311,13 @@ def per_case(
     action: str,
     act: Callable[[int, str, User], ItemResult],
     require_open: bool = True,
+    what: str | None = None,
 ) -> list[ItemResult]:
     """Do ``act`` (with one reason) once to the process of each chosen work item's case; items of
     a case already done share its result."""
     scope = _require_supervisor(actor, action)
     ids = _chosen(item_ids)
-    reason = _reason(reason)
+    reason = _reason(reason, what=what)
     results: list[ItemResult] = []
     done: dict[int, ItemResult] = {}
     for item in _workable(ids, scope, actor, action, results, require_open=require_open):

@@ -49,7 +49,7 @@ def escalate_many(item_ids: list[int], username: str, reason: str, actor: User) 
     if target is None:
         message = _("回す先の係長・課長を一覧から選んでください。")
         raise InvalidInput(message, fields={"escalate_to": message})
-    reason = _reason(reason)
+    reason = _reason(reason, what=_("回す理由"))
     results: list[ItemResult] = []
     for item in _workable(ids, scope, actor, "case.escalate", results):
         case = db.session.get(Case, item.case_id) if item.case_id else None

@@ -29,7 +29,7 @@ def _instance_of(instance_id: int, actor: User, action: str) -> tuple[ProcessIns
 def hold(instance_id: int, reason: str, actor: User) -> ItemResult:
     """Stop a case's process where it stands, with the reason, until it is resumed."""
     _require_supervisor(actor, "process.hold")
-    reason = _reason(reason)
+    reason = _reason(reason, what=_("一時停止する理由"))
     found = _instance_of(instance_id, actor, "process.hold")
     if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
@@ -90,4 +90,4 @@ def release(instance_id: int, actor: User) -> ItemResult:
 
 def hold_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
     """Hold the processes of the chosen work items' cases (each once), with one reason."""
-    return per_case(item_ids, reason, actor, "process.hold", hold)
+    return per_case(item_ids, reason, actor, "process.hold", hold, what=_("一時停止する理由"))

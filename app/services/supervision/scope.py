@@ -57,7 +57,14 @@ def of(user: User) -> Scope:
 
 
 def explicit(user: User) -> tuple[list[int], list[str]]:
-    """The rows the administrator set (agency ids, group keys), for the admin form."""
+    """What the admin form shows ticked (agency ids, group keys): the rows the administrator set,
+    or, while there are none, what the supervisor oversees by default (so saving one more tick
+    keeps the default instead of silently replacing it)."""
+    if user.role == SUPERVISOR and not db.session.scalar(
+        select(SupervisorScope.id).where(SupervisorScope.user_id == user.id).limit(1)
+    ):
+        default = of(user)
+        return sorted(default.agency_ids), sorted(default.group_queues)
     rows = list(
         db.session.execute(
             select(SupervisorScope.agency_id, SupervisorScope.queue).where(

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
@@ -146,6 +148,28 @@ def send(
         reason = getattr(exc, "reason", exc)
         words = getattr(reason, "strerror", None) if isinstance(reason, OSError) else None
         return None, f"{type(reason).__name__}{': ' + words if words else ''}"[:200]
+
+
+def in_words(error: str | None) -> str:
+    """A failure as the administrator reads it; the stored code (for operators) stays as it is."""
+    if not error:
+        return ""
+    if error.startswith("HTTP "):
+        return _("受信側が %(code)s を返しました", code=error[5:])
+    kind = error.split(":", 1)[0]
+    words = {
+        "ConnectionRefusedError": _l(
+            "接続を拒否されました（受信側が動いていないか、ポートが違います）"
+        ),
+        "TimeoutError": _l("応答がありませんでした（%(seconds)s秒）"),
+        "timeout": _l("応答がありませんでした（%(seconds)s秒）"),
+        "gaierror": _l("送信先のホスト名が見つかりません"),
+        "SSLError": _l("TLS（https）の接続に失敗しました"),
+        "SSLCertVerificationError": _l("送信先の証明書を確認できませんでした"),
+    }.get(kind)
+    if words is None:
+        return _("送信できませんでした（%(kind)s）", kind=kind)
+    return str(words) % {"seconds": TIMEOUT_SECONDS} if "%(seconds)s" in str(words) else str(words)
 
 
 def record_answer(
