@@ -212,6 +212,22 @@ def element_names(xml: str, process_key: str) -> dict[str, str]:
     return names
 
 
+def boundary_events(xml: str, process_key: str) -> set[str]:
+    """The ids of one process's boundary events: armed while their task waits, never a place of
+    their own where a case waits."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser=_parser())
+    except etree.XMLSyntaxError:
+        return set()
+    return {
+        str(node.get("id"))
+        for process in root.iter(f"{{{namespaces.BPMN}}}process")
+        if process.get("id") == process_key
+        for node in process.iter(f"{{{namespaces.BPMN}}}boundaryEvent")
+        if node.get("id")
+    }
+
+
 def user_tasks(xml: str, process_key: str) -> list[tuple[str, str, str | None]]:
     """(id, name, dueInDays) of every user task of one process in a document, in document order."""
     try:

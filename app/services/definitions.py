@@ -307,6 +307,17 @@ def task_properties(item: WorkItem) -> dict[str, str]:
     return bundle(instance.definition).properties(item.element_id, item.process_key)
 
 
+def boundary_events(key: str) -> frozenset[str]:
+    """The boundary events of a process's newest version (see ``bpmn_xml.boundary_events``)."""
+    row = latest(key, required=False)
+    return _boundaries(row.bpmn_xml, key) if row is not None else frozenset()
+
+
+@lru_cache(maxsize=32)
+def _boundaries(xml: str, key: str) -> frozenset[str]:
+    return frozenset(bpmn_xml.boundary_events(xml, key))
+
+
 def element_names(definition: ProcessDefinition) -> dict[str, str]:
     """The names of a version's elements, by id."""
     return bpmn_xml.element_names(definition.bpmn_xml, definition.key)

@@ -171,3 +171,23 @@ def test_what_became_stuck_in_the_last_day_is_new(flow: Flow) -> None:
     flow.pass_days(2)
     assert "overdue_step" not in [row.reason for row in _rows(supervisor, new_only=True)]
     assert "overdue_step" in [row.reason for row in _rows(supervisor)]
+
+
+def test_the_heatmap_counts_a_case_at_its_step_not_at_the_steps_armed_stall_timer(
+    flow: Flow,
+) -> None:
+    from app.models import WaitingEvent
+    from app.services.supervision import heatmap
+
+    supervisor = flow.user("demo-supervisor")
+    scopes.replace(supervisor, ["elderly-center"], ["coordination"], flow.user("demo-admin"))
+    db.session.commit()
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
+    armed = db.session.scalars(select(WaitingEvent.element_id)).all()
+    assert "coordination_intake_stalled" in armed  # the boundary timer waits with its task
+    heat = heatmap.waiting(supervisor, "support_case")
+    assert heat["coordination_intake"].count == 1
+    assert "coordination_intake_stalled" not in heat

@@ -17,7 +17,7 @@ from sqlalchemy import case, func, null, or_, select, union_all
 from app.extensions import db
 from app.models import Case, PathStep, User, WaitingEvent
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, definitions
 from app.services.errors import Forbidden
 from app.services.supervision import scope as scopes
 from app.services.supervision import view
@@ -89,7 +89,10 @@ def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -
         case((WaitingEvent.due_at < late, 1), else_=0),
         null(),
         WaitingEvent.case_id,
-    ).where(WaitingEvent.process_key == process_key)
+    ).where(
+        WaitingEvent.process_key == process_key,
+        WaitingEvent.element_id.not_in(sorted(definitions.boundary_events(process_key))),
+    )
     if element_id is not None:
         items = items.where(Item.element_id == element_id)
         events = events.where(WaitingEvent.element_id == element_id)
