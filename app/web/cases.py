@@ -165,7 +165,10 @@ def new() -> Response | str | tuple[str, int]:
     agencies = list(db.session.scalars(db.select(Agency).order_by(Agency.id)))
     schema = cases.intake_form() or {"type": "object", "properties": {}}
     if request.method == "GET":
-        return _new_page(user, agencies, schema, {"title": "", "agency": ""}, {}, {})
+        # Most consultations are written down the day they come in: 受付日 starts as today.
+        today = {"received_on": clock.today().isoformat()}
+        start = today if "received_on" in (schema.get("properties") or {}) else {}
+        return _new_page(user, agencies, schema, {"title": "", "agency": ""}, start, {})
     head = {
         "title": request.form.get("title", "").strip(),
         "agency": request.form.get("agency", ""),

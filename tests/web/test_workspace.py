@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Case, WorkItem
-from app.services import definitions
+from app.services import clock, definitions
 from tests.conftest import ServerLikeClient
 from tests.web.support import csrf_from, log_in
 
@@ -74,6 +74,7 @@ def test_intake_form_refuses_bad_input_and_keeps_what_was_typed(staff) -> None:
     page = window.get("/cases/new")
     html = page.get_data(as_text=True)
     assert "相談受付・申込票" in html and "最も困っていること" in html
+    assert f'value="{clock.today().isoformat()}"' in html  # 受付日 starts as today
     response = window.post(
         "/cases/new",
         data={
