@@ -94,7 +94,6 @@ def _items(frame: Frame, *conditions: ColumnElement[bool]) -> list[ColumnElement
     found = [
         Item.status == "open",
         _queues(frame),
-        frame.sees(Item.case_id),
         Item.instance_id.not_in(_held()),
         *conditions,
     ]
@@ -165,7 +164,6 @@ def escalated(frame: Frame) -> Select[Any]:
     conditions = [
         Escalation.to_user_id == frame.actor.id,
         Escalation.resolved_at.is_(None),
-        frame.sees(Escalation.case_id),
     ]
     if frame.worker_id is not None:
         conditions.append(Item.assignee_id == frame.worker_id)
@@ -201,7 +199,6 @@ def errors(frame: Frame) -> Select[Any] | None:
     failed = [
         ProcessInstance.error.is_not(None),
         ProcessInstance.status != "completed",
-        frame.sees(ProcessInstance.case_id),
     ]
     # An error is new when the engine last failed on it lately (its progress time does not move).
     fresh = exists().where(
@@ -245,7 +242,6 @@ def held(frame: Frame) -> Select[Any] | None:
         .where(
             ProcessInstance.held_at.is_not(None),
             ProcessInstance.status != "completed",
-            frame.sees(ProcessInstance.case_id),
         )
     )
 
@@ -267,7 +263,6 @@ def message_waits(frame: Frame) -> Select[Any] | None:
     ).where(
         WaitingEvent.kind == "message",
         WaitingEvent.since < frame.now - timedelta(days=days),
-        frame.sees(WaitingEvent.case_id),
         WaitingEvent.instance_id.not_in(_held()),
     )
 
@@ -293,7 +288,6 @@ def idle(frame: Frame) -> Select[Any] | None:
         .where(
             ProcessInstance.status.in_(("running", "waiting")),
             progress < frame.now - timedelta(days=days),
-            frame.sees(ProcessInstance.case_id),
             ProcessInstance.error.is_(None),
             ProcessInstance.held_at.is_(None),
             Case.status == "open",

@@ -36,15 +36,11 @@ class Frame:
     new_only: bool = False
     view: Any = None  # the statement's common table of ``in_view``
 
-    def sees(self, case_id: Any) -> ColumnElement[bool]:
-        """SQL: the row's case is in view; in the listing's statement the union of every reason
-        is filtered once instead (each reason's filter would build the set again)."""
-        return case_id.in_(in_view(self)) if self.view is None else true()
-
     def narrow(self, case_id: Any) -> ColumnElement[bool]:
-        """SQL: the row's case is in view, asked of the statement's materialized set early, for a
-        reason whose own candidates are many and costly to judge (plans past their review)."""
-        return case_id.in_(select(self.view.c[0])) if self.view is not None else self.sees(case_id)
+        """SQL: the row's case is in view, asked early of the statement's materialized set, for a
+        reason whose own candidates are many and costly to judge (plans past their review). The
+        other reasons are filtered once, on their union."""
+        return case_id.in_(select(self.view.c[0]))
 
     @property
     def new_since(self) -> datetime:
