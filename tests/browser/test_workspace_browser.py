@@ -107,6 +107,8 @@ def test_invalid_input_keeps_what_was_typed_and_shows_messages(live_server: str,
     page = new_page()
     log_in(page, base, "demo-elderly")
     page.goto(f"{base}/cases/new")
+    assert page.locator('[name="received_on"]').input_value()  # 受付日 starts as today
+    page.fill('[name="received_on"]', "")  # cleared: it is required
     page.fill('[name="title"]', "【テスト】入力の誤り")
     page.fill('[name="wishes"]', "できれば自宅で暮らし続けたい")
     page.get_by_role("button", name="受け付けて初期アセスメントへ").click()
