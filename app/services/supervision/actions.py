@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import User, WorkItem
+from app.models import Case, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
 from app.services import access, audit, clock, queues
 from app.services.errors import Forbidden, InvalidInput
@@ -41,8 +41,6 @@ def _in_scope(item: WorkItem | None, scope: scopes.Scope, actor: User) -> bool:
         return False
     if item.case_id is None:
         return True
-    from app.models import Case
-
     case = db.session.get(Case, item.case_id)
     return case is not None and access.may_see_case(actor, case)
 
@@ -167,17 +165,14 @@ def note_many(item_ids: list[int], text: str, actor: User) -> list[ItemResult]:
 def retry(instance_id: int, actor: User) -> ItemResult:
     """Run again a process the engine stopped (after the cause was fixed): its error is cleared
     and its due timers fire now; a new failure marks it in error again."""
-    from app.models import Case, ProcessInstance, WaitingEvent
+    from app.models import WaitingEvent
     from app.services import events
 
     _require_supervisor(actor, "process.retry")
-    instance = db.session.get(ProcessInstance, instance_id)
-    case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
-    if instance is None or case is None or not access.may_see_case(actor, case):
-        audit.record_alone(
-            "process.retry", "process_instance", instance_id, actor, outcome="denied"
-        )
+    found = instance_in_view(instance_id, actor, "process.retry")
+    if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
+    instance = found[0]
     if instance.error is None:
         return ItemResult(instance_id, False, _("このケースの処理は止まっていません。"))
     due = db.session.scalar(
@@ -199,6 +194,19 @@ def retry(instance_id: int, actor: User) -> ItemResult:
             instance_id, False, _("もう一度止まりました：%(error)s", error=instance.error)
         )
     return ItemResult(instance_id, True, _("処理を再開しました。"))
+
+
+def instance_in_view(
+    instance_id: int, actor: User, action: str
+) -> tuple[ProcessInstance, Case] | None:
+    """A case's process and the case, when the supervisor may see the case; else the refusal is
+    audited and None comes back."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
+    if instance is None or case is None or not access.may_see_case(actor, case):
+        audit.record_alone(action, "process_instance", instance_id, actor, outcome="denied")
+        return None
+    return instance, case
 
 
 def _chosen(item_ids: list[int]) -> list[int]:
@@ -268,16 +276,14 @@ def _reason(text: str, what: str | None = None) -> str:
 def end(instance_id: int, reason: str, actor: User) -> ItemResult:
     """End a case's process that must not go on (with the reason): its waiting work is cancelled,
     the case is closed, and the timeline says who ended it and why."""
-    from app.models import Case, ProcessInstance
     from app.services import instances
 
     _require_supervisor(actor, "process.end")
     reason = _reason(reason, what=_("終了する理由"))
-    instance = db.session.get(ProcessInstance, instance_id)
-    case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
-    if instance is None or case is None or not access.may_see_case(actor, case):
-        audit.record_alone("process.end", "process_instance", instance_id, actor, outcome="denied")
+    found = instance_in_view(instance_id, actor, "process.end")
+    if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
+    instance, case = found
     if instance.status == "completed":
         return ItemResult(instance_id, False, _("このケースの処理はもう終わっています。"))
     run = instances.resume(instance)

@@ -11,26 +11,23 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Case, ProcessInstance, User, WaitingEvent
+from app.models import User, WaitingEvent
 from app.models.base import utcnow
-from app.services import access, audit
-from app.services.supervision.actions import ItemResult, _reason, _require_supervisor, per_case
-
-
-def _instance_of(instance_id: int, actor: User, action: str) -> tuple[ProcessInstance, Case] | None:
-    instance = db.session.get(ProcessInstance, instance_id)
-    case = db.session.get(Case, instance.case_id) if instance and instance.case_id else None
-    if instance is None or case is None or not access.may_see_case(actor, case):
-        audit.record_alone(action, "process_instance", instance_id, actor, outcome="denied")
-        return None
-    return instance, case
+from app.services import audit
+from app.services.supervision.actions import (
+    ItemResult,
+    _reason,
+    _require_supervisor,
+    instance_in_view,
+    per_case,
+)
 
 
 def hold(instance_id: int, reason: str, actor: User) -> ItemResult:
     """Stop a case's process where it stands, with the reason, until it is resumed."""
     _require_supervisor(actor, "process.hold")
     reason = _reason(reason, what=_("一時停止する理由"))
-    found = _instance_of(instance_id, actor, "process.hold")
+    found = instance_in_view(instance_id, actor, "process.hold")
     if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
     instance, case = found
@@ -58,7 +55,7 @@ def release(instance_id: int, actor: User) -> ItemResult:
     from app.services import events
 
     _require_supervisor(actor, "process.resume")
-    found = _instance_of(instance_id, actor, "process.resume")
+    found = instance_in_view(instance_id, actor, "process.resume")
     if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
     instance, case = found
