@@ -232,6 +232,16 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
                            "review_date": today + timedelta(days=rng.randrange(-120, 90)), "created_at": now}  # fmt: skip
 
         bulk(SupportPlan, plans())
+        # What the services keep on each case as plans and submissions are recorded.
+        db.session.execute(
+            db.text(
+                "UPDATE support_case SET review_due_on = (SELECT p.review_date FROM support_plan p"
+                " WHERE p.case_id = support_case.id ORDER BY p.version DESC LIMIT 1),"
+                " last_recorded_at = (SELECT max(f.submitted_at) FROM form_submission f"
+                " WHERE f.case_id = support_case.id)"
+            )
+        )
+        db.session.commit()
         # What autovacuum does on a live server: statistics, and the visibility map for index-only scans.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(

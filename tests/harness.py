@@ -270,6 +270,17 @@ def approve(flow: Flow) -> None:
     )
 
 
+def decided_plan(flow: Flow, review_in_days: int = 30) -> None:
+    """A case taken from the window to an approved and decided plan (then waiting for its review)."""
+    flow.open_case()
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
+    accept_and_plan(flow, review_in_days=review_in_days)
+    approve(flow)
+    flow.complete("support_decision", "demo-decision", {"decision_date": flow.today()})
+
+
 def hold_council(
     flow: Flow, summary: str = "近隣からの情報", title: str | None = None, course: str = "watch"
 ) -> Meeting:

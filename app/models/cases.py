@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -37,6 +37,10 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cycle: Mapped[int] = mapped_column(Integer, default=1)
+    # Kept at each plan version and each submission, so that supervisors' views find plans past
+    # their review on one index instead of comparing every plan with every submission.
+    review_due_on: Mapped[date | None] = mapped_column(Date, index=True)  # the latest plan's
+    last_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest submission
 
     intake_agency: Mapped[Agency | None] = relationship(foreign_keys=[intake_agency_id])
     primary_agency: Mapped[Agency | None] = relationship(foreign_keys=[primary_agency_id])

@@ -404,6 +404,7 @@ def complete(
             )
         )
         if case is not None:
+            case.last_recorded_at = max(filter(None, (case.last_recorded_at, now)))
             properties = run.properties_of(item.element_id, item.process_key)
             words = form_words.choice_labels(schema, data)
             case_progress.on_submission(case, item.element_id, data, properties, actor, words)

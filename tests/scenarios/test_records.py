@@ -17,7 +17,7 @@ from app.models import (
     ResourceGap,
     SupportPlan,
 )
-from tests.harness import Flow, accept_and_plan, approve, first_assessment, plan
+from tests.harness import Flow, accept_and_plan, approve, decided_plan, first_assessment, plan
 
 
 def rows(model, **where):
@@ -207,13 +207,7 @@ def test_support_council_is_a_non_public_meeting_and_consent_by_message_is_recor
 
 
 def test_evaluation_is_recorded_with_goal_results(flow: Flow) -> None:
-    flow.open_case()
-    flow.complete(
-        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
-    )
-    accept_and_plan(flow, review_in_days=5)
-    approve(flow)
-    flow.complete("support_decision", "demo-decision", {"decision_date": flow.today()})
+    decided_plan(flow, review_in_days=5)
     flow.pass_days(5.5)
     flow.complete(
         "monitoring",

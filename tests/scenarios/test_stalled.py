@@ -13,7 +13,7 @@ from app.services import settings, users
 from app.services.errors import Forbidden, InvalidInput
 from app.services.supervision import actions, stalled
 from app.services.supervision import scope as scopes
-from tests.harness import Flow, first_assessment
+from tests.harness import Flow, decided_plan, first_assessment
 
 PASSWORD = "Scenario-Kasane-2026!"
 
@@ -140,6 +140,30 @@ def test_thresholds_are_settings(flow: Flow) -> None:
     flow.pass_days(1.2)
     assert [row.case_id for row in _reasons(supervisor)["unclaimed"]] == [flow.case.id]
     assert db.session.scalar(select(func.count(ProcessInstance.id))) == 1
+
+
+def test_a_plan_past_its_review_is_listed_until_something_is_recorded(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center", "poverty-center")
+    decided_plan(flow, review_in_days=5)
+    assert flow.refresh().review_due_on is not None
+    flow.pass_days(5 + 7)  # the review date, then the stall days: not yet a whole day late
+    assert "review_overdue" not in _reasons(supervisor)
+
+    flow.pass_days(1.5)
+    [late] = _reasons(supervisor)["review_overdue"]
+    assert late.case_id == flow.case.id and late.days_late >= 0.4
+    assert late.since.date() == flow.refresh().review_due_on
+
+    flow.complete(
+        "monitoring",
+        "demo-coordinator",
+        {
+            "monitored_on": flow.today(),
+            "monitoring_outcome": "continue",
+            "next_review_date": flow.today(30),
+        },
+    )
+    assert "review_overdue" not in _reasons(supervisor)
 
 
 def test_a_stopped_instance_is_listed_and_retry_continues_it(flow: Flow) -> None:

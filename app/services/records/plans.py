@@ -89,6 +89,7 @@ def support_plan(case: Case, data: Data, actor: User) -> None:
         person_consented=bool(data.get("person_consented")),
     )
     db.session.add(plan)
+    case.review_due_on = plan.review_date  # the newest version's review date counts
     db.session.flush()
     for position, goal in enumerate(data.get("goals") or []):
         db.session.add(

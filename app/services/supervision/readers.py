@@ -32,10 +32,8 @@ from app.models import (
     AuditEvent,
     Case,
     Escalation,
-    FormSubmission,
     ProcessInstance,
     StepLimit,
-    SupportPlan,
     User,
     WaitingEvent,
     WorkItem,
@@ -296,43 +294,25 @@ def idle(frame: Frame) -> Select[Any] | None:
 
 
 def reviews(frame: Frame) -> Select[Any] | None:
-    """The latest plan's review date passed (by the stall days) with nothing recorded since."""
+    """The latest plan's review date passed (by the stall days) with nothing recorded since: both
+    kept on the case (``review_due_on``, ``last_recorded_at``), read on the review date's index."""
     if not _case_level(frame):
         return None
-    latest = (
-        select(SupportPlan.case_id, func.max(SupportPlan.version).label("version"))
-        .group_by(SupportPlan.case_id)
-        .subquery()
-    )
     days = frame.limits["stall"] + 1  # listed a whole day after the review date plus the stall days
     cutoff = (frame.now - timedelta(days=days - 1)).date()
-    stalled_at = days_after(SupportPlan.review_date, days)
-    return (
-        select(
-            *_columns(
-                frame,
-                "review_overdue",
-                SupportPlan.case_id,
-                stalled_at,
-                days_after(SupportPlan.review_date, 0),
-            )
+    review_began = days_after(Case.review_due_on, 0)
+    return select(
+        *_columns(
+            frame,
+            "review_overdue",
+            Case.id,
+            days_after(Case.review_due_on, days),
+            review_began,
         )
-        .join(
-            latest,
-            and_(latest.c.case_id == SupportPlan.case_id, latest.c.version == SupportPlan.version),
-        )
-        .join(Case, Case.id == SupportPlan.case_id)
-        .where(
-            SupportPlan.review_date < cutoff,
-            frame.narrow(SupportPlan.case_id),
-            Case.status == "open",
-        )
-        .where(
-            ~exists().where(
-                FormSubmission.case_id == SupportPlan.case_id,
-                FormSubmission.submitted_at >= days_after(SupportPlan.review_date, 0),
-            )
-        )
+    ).where(
+        Case.review_due_on < cutoff,
+        Case.status == "open",
+        or_(Case.last_recorded_at.is_(None), Case.last_recorded_at < review_began),
     )
 
 

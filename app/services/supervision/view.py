@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, union
+from sqlalchemy import Select, and_, false, func, or_, select, true, union
 from sqlalchemy.orm import aliased
 
 from app.models import Case, User, WorkItem
@@ -35,12 +35,6 @@ class Frame:
     worker_id: int | None = None
     new_only: bool = False
     view: Any = None  # the statement's common table of ``in_view``
-
-    def narrow(self, case_id: Any) -> ColumnElement[bool]:
-        """SQL: the row's case is in view, asked early of the statement's materialized set, for a
-        reason whose own candidates are many and costly to judge (plans past their review). The
-        other reasons are filtered once, on their union."""
-        return case_id.in_(select(self.view.c[0]))
 
     @property
     def new_since(self) -> datetime:
@@ -79,23 +73,25 @@ def in_view(frame: Frame) -> Select[tuple[int]]:
                     *open_work, Waiting.queue.in_(groups), Waiting.council_material.is_(False)
                 )
             )
-        asked = or_(
-            Waiting.queue.in_(others) if others else false(),
-            and_(Waiting.queue.in_(groups), Waiting.council_material.is_(True))
-            if groups
-            else false(),
-        )
+        # Work in an agency's queue, or carrying 支援会議 material: asked of ``case_filter``, one
+        # condition per index range (an OR of the two would read every open item).
+        asked = []
+        if others:
+            asked.append(Waiting.queue.in_(others))
+        if groups:
+            asked.append(and_(Waiting.queue.in_(groups), Waiting.council_material.is_(True)))
         # A case an overseen agency holds is already in (above): ask only of the others.
         held_here = [
             func.coalesce(column, 0).in_(sorted(held_in))
             for column in (Case.intake_agency_id, Case.primary_agency_id)
         ]
-        parts.append(
-            select(Case.id)
-            .join(Waiting, Waiting.case_id == Case.id)
-            .where(*open_work, asked, ~or_(*held_here) if held_in else true())
-            .where(access.case_filter(frame.actor))
-        )
+        for condition in asked:
+            parts.append(
+                select(Case.id)
+                .join(Waiting, Waiting.case_id == Case.id)
+                .where(*open_work, condition, ~or_(*held_here) if held_in else true())
+                .where(access.case_filter(frame.actor))
+            )
     if not parts:
         return select(Case.id).where(false())
     return union(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]

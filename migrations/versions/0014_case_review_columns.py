@@ -1,0 +1,42 @@
+"""case review columns: the latest plan's review date and the latest submission on the case
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-02 12:00:00
+
+Supervisors' stalled list finds plans past their review date with nothing recorded since. Both
+facts are kept on the case (at each plan version and each submission), so that the list reads one
+index instead of grouping every plan and comparing it with every submission; filled here from the
+existing plans and submissions.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('support_case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('review_due_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('last_recorded_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f('ix_support_case_review_due_on'), ['review_due_on'], unique=False)
+    op.execute(
+        "UPDATE support_case SET review_due_on = ("
+        " SELECT p.review_date FROM support_plan p WHERE p.case_id = support_case.id"
+        " ORDER BY p.version DESC LIMIT 1)"
+    )
+    op.execute(
+        "UPDATE support_case SET last_recorded_at = ("
+        " SELECT max(f.submitted_at) FROM form_submission f WHERE f.case_id = support_case.id)"
+    )
+
+
+def downgrade():
+    with op.batch_alter_table('support_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_support_case_review_due_on'))
+        batch_op.drop_column('last_recorded_at')
+        batch_op.drop_column('review_due_on')
