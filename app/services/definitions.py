@@ -251,13 +251,16 @@ def form_of(instance: ProcessInstance, item: WorkItem) -> dict[str, Any]:
     process version the task belongs to (a task inside 参加支援 uses the participation forms)."""
     if not item.form_key:
         return EMPTY_FORM
-    return form_by_key(instance.definition_id, item.form_key)
+    # The instance's own relationship: it keeps the version loaded for the rest of the request.
+    return form_by_key(instance.definition_id, item.form_key, instance.definition)
 
 
-def form_by_key(definition_id: int, form_key: str) -> dict[str, Any]:
+def form_by_key(
+    definition_id: int, form_key: str, definition: ProcessDefinition | None = None
+) -> dict[str, Any]:
     """A form of a definition version or of the processes it calls (a submission's own version)."""
     seen: set[int] = set()
-    pending = [db.session.get(ProcessDefinition, definition_id)]
+    pending = [definition or db.session.get(ProcessDefinition, definition_id)]
     while pending:
         row = pending.pop(0)
         if row is None or row.id in seen:

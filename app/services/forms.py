@@ -234,7 +234,14 @@ def with_pickers(schema: dict[str, Any]) -> dict[str, Any]:
         return schema
     from app.services import pickers  # the database side of the choices
 
-    return fill_pickers(schema, pickers.choices)
+    known: dict[str, list[tuple[str, str]]] = {}  # one read per kind, however many fields use it
+
+    def choices(kind: str) -> list[tuple[str, str]]:
+        if kind not in known:
+            known[kind] = pickers.choices(kind)
+        return known[kind]
+
+    return fill_pickers(schema, choices)
 
 
 def fill_pickers(node: Any, choices: Any) -> Any:

@@ -404,11 +404,12 @@ def complete(
             )
         )
         if case is not None:
-            case.last_recorded_at = max(filter(None, (case.last_recorded_at, now)))
             properties = run.properties_of(item.element_id, item.process_key)
             words = form_words.choice_labels(schema, data)
             case_progress.on_submission(case, item.element_id, data, properties, actor, words)
         instances.persist(instance, run, now=now)
+        if case is not None:  # last, so that one UPDATE of the case carries it with the stage
+            case.last_recorded_at = max(filter(None, (case.last_recorded_at, now)))
         audit.record(
             "work_item.complete",
             "work_item",
