@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.engine.runtime import NotWaitingForMessage, NotWaitingForTimer
@@ -113,7 +114,11 @@ def deliver(
     )
     if not subscriptions:
         raise NotFound(
-            f"メッセージ「{message_name}」を待っているケース（{correlation_value}）はありません。"
+            _(
+                "メッセージ「%(message)s」を待っているケース（%(case)s）はありません。",
+                message=message_name,
+                case=correlation_value,
+            )
         )
     with instances.saving():
         return _deliver_each(subscriptions, message_name, correlation_value, payload, actor)
@@ -137,7 +142,11 @@ def _deliver_each(
             except NotWaitingForMessage as exc:
                 db.session.rollback()
                 raise NotFound(
-                    f"ケース（{correlation_value}）は「{message_name}」を待っていません。"
+                    _(
+                        "ケース（%(case)s）は「%(message)s」を待っていません。",
+                        case=correlation_value,
+                        message=message_name,
+                    )
                 ) from exc
         if instance.case_id is not None:
             records.record_message(
@@ -175,7 +184,7 @@ def deliver_for_case(case_number: str, message_name: str, payload: Any, actor: U
             outcome="denied",
             detail={"message": message_name},
         )
-        raise NotFound("指定されたケースは見つかりません。")
+        raise NotFound(_("指定されたケースは見つかりません。"))
     return deliver(message_name, case.number, payload, actor)
 
 
@@ -209,7 +218,7 @@ def act_now(case: Case, element_id: str, actor: User) -> WaitingEvent:
     )
     if row is None:
         raise Conflict(
-            "この予定はすでに進んだか、今すぐ始めることはできません。画面を更新してください。"
+            _("この予定はすでに進んだか、今すぐ始めることはできません。画面を更新してください。")
         )
     if row.kind == "message" and row.message_name:
         deliver(row.message_name, case.number, {"by": actor.username}, actor)
@@ -222,7 +231,7 @@ def act_now(case: Case, element_id: str, actor: User) -> WaitingEvent:
             run.fire_timer_now(element_id)
         except NotWaitingForTimer as exc:
             db.session.rollback()
-            raise Conflict("この予定はすでに進んでいます。画面を更新してください。") from exc
+            raise Conflict(_("この予定はすでに進んでいます。画面を更新してください。")) from exc
     with instances.saving():
         name = row.name
         instances.persist(instance, run)

@@ -81,7 +81,7 @@ def get(item_id: int, actor: User) -> WorkItem:
         audit.record_alone(
             "work_item.view", "work_item", item_id, actor, outcome="denied", case_id=known
         )
-        raise NotFound("指定されたタスクは見つかりません。")
+        raise NotFound(_("指定されたタスクは見つかりません。"))
     return item
 
 
@@ -97,12 +97,12 @@ def listing(
     now = now or utcnow()
     if flt.status not in STATUSES:
         raise InvalidInput(
-            "状態の指定が正しくありません。",
-            fields={"status": "open / completed / cancelled のいずれかです。"},
+            _("状態の指定が正しくありません。"),
+            fields={"status": _("open / completed / cancelled のいずれかです。")},
         )
     if flt.page < 1 or not 1 <= flt.per_page <= 100:
         raise InvalidInput(
-            "ページの指定が正しくありません。", fields={"page": "1以上、件数は1〜100です。"}
+            _("ページの指定が正しくありません。"), fields={"page": _("1以上、件数は1〜100です。")}
         )
     if actor.role in access.NO_CASE_CONTENT:
         return ItemPage(items=[], total=0, page=flt.page, per_page=flt.per_page)
@@ -115,7 +115,7 @@ def listing(
             outcome="denied",
             detail={"queue": flt.queue},
         )
-        raise NotFound("指定されたキューは見つかりません。")
+        raise NotFound(_("指定されたキューは見つかりません。"))
     other_id = None
     if flt.assignee not in (None, "", "me", "none"):
         other = db.session.scalar(select(User).where(User.username == flt.assignee))
@@ -284,7 +284,7 @@ def claim(item_id: int, actor: User) -> WorkItem:
     )
     if taken.rowcount != 1:
         db.session.rollback()
-        raise Conflict("このタスクはすでに他の職員が担当しています。")
+        raise Conflict(_("このタスクはすでに他の職員が担当しています。"))
     audit.record("work_item.claim", "work_item", item.id, actor, case_id=item.case_id)
     db.session.commit()
     db.session.refresh(item)
@@ -297,7 +297,7 @@ def release(item_id: int, actor: User) -> WorkItem:
     _require_open(item)
     if item.assignee_id != actor.id and actor.role not in SUPERVISOR_ROLES:
         _refuse("work_item.release", item, actor)
-        raise Forbidden("担当者本人かスーパーバイザーだけが担当を外せます。")
+        raise Forbidden(_("担当者本人かスーパーバイザーだけが担当を外せます。"))
     item.assignee_id = None
     item.claimed_at = None
     audit.record("work_item.release", "work_item", item.id, actor, case_id=item.case_id)
@@ -311,13 +311,13 @@ def reassign(item_id: int, actor: User, username: str) -> WorkItem:
     _require_open(item)
     if actor.role not in SUPERVISOR_ROLES:
         _refuse("work_item.reassign", item, actor)
-        raise Forbidden("担当の割り振りはスーパーバイザーだけが行えます。")
+        raise Forbidden(_("担当の割り振りはスーパーバイザーだけが行えます。"))
     target = db.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if target is None or not access.may_work_on(target, item):
         _refuse("work_item.reassign", item, actor, {"to": username})
         raise InvalidInput(
-            "割り振り先の職員が見つからないか、このキューの担当ではありません。",
-            fields={"assignee": "職員を選び直してください。"},
+            _("割り振り先の職員が見つからないか、このキューの担当ではありません。"),
+            fields={"assignee": _("職員を選び直してください。")},
         )
     before = item.assignee_id
     item.assignee_id = target.id
@@ -376,7 +376,7 @@ def complete(
                 run.complete(item.task_id, data)
             except TaskNotReady as exc:
                 db.session.rollback()
-                raise Conflict("このタスクはすでに完了しているか、取り消されています。") from exc
+                raise Conflict(_("このタスクはすでに完了しているか、取り消されています。")) from exc
     except ProcessFailure as exc:
         # The step after this task failed in the engine: nothing advanced, what was typed is kept
         # as the task's draft, and the instance is marked in error for supervisors to see.
@@ -436,14 +436,14 @@ def form_schema(item: WorkItem) -> dict[str, Any]:
 
 def _require_open(item: WorkItem) -> None:
     if item.status == "completed":
-        raise Conflict("このタスクはすでに完了しています。")
+        raise Conflict(_("このタスクはすでに完了しています。"))
     if item.status != "open":
-        raise Conflict("このタスクは取り消されています。")
+        raise Conflict(_("このタスクは取り消されています。"))
 
 
 def _require_workable(item: WorkItem, actor: User) -> None:
     if item.assignee_id is not None and item.assignee_id != actor.id:
         name = db.session.get(User, item.assignee_id)
-        raise Conflict(
-            f"このタスクは{name.display_name if name else '他の職員'}さんが担当しています。"
-        )
+        if name is None:
+            raise Conflict(_("このタスクはすでに他の職員が担当しています。"))
+        raise Conflict(_("このタスクは%(name)sさんが担当しています。", name=name.display_name))

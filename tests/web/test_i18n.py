@@ -202,3 +202,12 @@ def test_templates_have_no_japanese_left_outside_gettext() -> None:
         if found := JAPANESE.findall(text):
             left[str(template.relative_to(APP))] = "".join(found)
     assert not left, left
+
+
+def test_refusals_of_the_work_queue_follow_the_language(web: FlaskClient) -> None:
+    choose(web, "en")
+    log_in(web)
+    missing = web.get("/tasks/999999")
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "The task was not found." in html
+    assert "見つかりません" not in html
