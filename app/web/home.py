@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.services import council, overview
 
 bp = Blueprint("home", __name__)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for this address by themselves: the icon the pages name."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)  # type: ignore[return-value]
 
 
 @bp.get("/")

@@ -41,3 +41,11 @@ def test_readyz_waits_for_the_processes_and_the_newest_schema(client: FlaskClien
     finally:
         db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
         db.session.commit()
+
+
+def test_the_icon_browsers_ask_for_is_there_without_a_login(client: FlaskClient) -> None:
+    asked = client.get("/favicon.ico")
+    assert asked.status_code == 301
+    icon = client.get(asked.headers["Location"])
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
