@@ -44,6 +44,8 @@ def test_a_held_case_does_not_move_until_it_is_resumed(flow: Flow) -> None:
         [item.id], "家族から苦情があり、方針を確認するまで止める", supervisor
     )
     assert result.ok, result.message
+    assert [row.reason for row in _rows(supervisor)] == ["held"]
+    assert _rows(supervisor, new_only=True) == []  # a hold is a decision, not a new stall
 
     with pytest.raises(Conflict) as refused:
         work_items.complete(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     case,
     exists,
+    false,
     func,
     literal,
     null,
@@ -234,6 +235,7 @@ def held(frame: Frame) -> Select[Any] | None:
                 ProcessInstance.hold_reason,
                 instance_id=ProcessInstance.id,
                 detail=holder.display_name,
+                fresh=false(),  # a supervisor's own decision, never a new stall
             )
         )
         .outerjoin(holder, holder.id == ProcessInstance.held_by_id)
