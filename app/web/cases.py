@@ -64,20 +64,15 @@ def index() -> str:
 
 
 def _narrowing_choices(actor):  # noqa: ANN001, ANN202 - (agencies, workers) a supervisor may pick
-    """A supervisor narrows the list by the agencies and the workers they oversee."""
+    """A supervisor narrows the list by agency (any: the list also holds cases another rule lets
+    them open, held by agencies outside their scope) and by the workers they oversee."""
     if actor.role != "supervisor":
         return [], []
     from sqlalchemy import select
 
     from app.services.supervision import actions
-    from app.services.supervision import scope as scopes
 
-    ids = scopes.of(actor).agency_ids
-    agencies = (
-        list(db.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)))
-        if ids
-        else []
-    )
+    agencies = list(db.session.scalars(select(Agency).order_by(Agency.kind, Agency.name)))
     return agencies, actions.candidates(actor)
 
 

@@ -70,3 +70,13 @@ def test_the_administrator_sets_what_a_supervisor_oversees(client, world) -> Non
     )
     assert bad.status_code == 422
     assert "一覧にない機関" in bad.get_data(as_text=True)
+
+
+def test_the_case_list_narrows_by_any_agency_not_only_those_overseen(client, world) -> None:
+    from app.models import Agency
+
+    log_in(client, "demo-supervisor")
+    page = client.get("/cases").get_data(as_text=True)
+    picker = page.split('<select id="agency" name="agency">')[1].split("</select>")[0]
+    for agency in db.session.scalars(select(Agency)):
+        assert f'<option value="{agency.code}" >{agency.name}</option>' in picker
