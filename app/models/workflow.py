@@ -13,6 +13,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -58,6 +59,13 @@ class ProcessInstance(db.Model):
         one_of("status", INSTANCE_STATUSES),
         Index("ix_process_instance_progress", "status", "last_progress_at"),
         Index("ix_process_instance_held", "held_at"),
+        # Few instances are in error: the supervisors' list reads just those.
+        Index(
+            "ix_process_instance_failed",
+            "last_progress_at",
+            postgresql_where=text("error IS NOT NULL"),
+            sqlite_where=text("error IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
-"""case review columns: the latest plan's review date and the latest submission on the case
+"""case review columns: the latest plan's review date and the latest submission on the case;
+indexes of the instances in error and of the case status
 
 Revision ID: 0014
 Revises: 0013
@@ -20,10 +21,15 @@ depends_on = None
 
 
 def upgrade():
+    op.create_index(
+        'ix_process_instance_failed', 'process_instance', ['last_progress_at'], unique=False,
+        postgresql_where=sa.text('error IS NOT NULL'), sqlite_where=sa.text('error IS NOT NULL'),
+    )
     with op.batch_alter_table('support_case', schema=None) as batch_op:
         batch_op.add_column(sa.Column('review_due_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('last_recorded_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_support_case_review_due_on'), ['review_due_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_support_case_status'), ['status'], unique=False)
     op.execute(
         "UPDATE support_case SET review_due_on = ("
         " SELECT p.review_date FROM support_plan p WHERE p.case_id = support_case.id"
@@ -36,7 +42,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_process_instance_failed', table_name='process_instance')
     with op.batch_alter_table('support_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_support_case_status'))
         batch_op.drop_index(batch_op.f('ix_support_case_review_due_on'))
         batch_op.drop_column('last_recorded_at')
         batch_op.drop_column('review_due_on')

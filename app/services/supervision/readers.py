@@ -24,6 +24,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy import cast as sql_cast
@@ -273,25 +274,25 @@ def idle(frame: Frame) -> Select[Any] | None:
         return None
     days = frame.limits["idle"]
     progress = ProcessInstance.last_progress_at
-    return (
-        select(
-            *_columns(
-                frame,
-                "no_activity",
-                ProcessInstance.case_id,
-                days_after(progress, days),
-                progress,
-                instance_id=ProcessInstance.id,
-            )
+    return select(
+        *_columns(
+            frame,
+            "no_activity",
+            ProcessInstance.case_id,
+            days_after(progress, days),
+            progress,
+            instance_id=ProcessInstance.id,
         )
-        .join(Case, Case.id == ProcessInstance.case_id)
-        .where(
-            ProcessInstance.status.in_(("running", "waiting")),
-            progress < frame.now - timedelta(days=days),
-            ProcessInstance.error.is_(None),
-            ProcessInstance.held_at.is_(None),
-            Case.status == "open",
-        )
+    ).where(
+        ProcessInstance.status.in_(("running", "waiting")),
+        progress < frame.now - timedelta(days=days),
+        ProcessInstance.error.is_(None),
+        ProcessInstance.held_at.is_(None),
+        # Of an open case: asked as "none of the few others" (on the status index), which
+        # reads far fewer rows than joining every open case.
+        ~exists().where(
+            Case.id == ProcessInstance.case_id, Case.status.in_(("interrupted", "closed"))
+        ),
     )
 
 
@@ -333,15 +334,15 @@ READERS = {
 def statement(
     frame: Frame, chosen: list[str], stage: str | None, first: int, last: int
 ) -> Select[Any]:
-    """One statement for a page of the list and the counts above it (the set of cases in view is
-    then computed once): every reason's rows in view, numbered in lateness order among the chosen
-    reasons and counted per reason; it returns the rows numbered ``first``..``last`` of the chosen
-    reasons, plus the first row of every reason, which carries that reason's count."""
-    frame.view = in_view(frame).cte("in_view").prefix_with("MATERIALIZED")
+    """One statement for a page of the list and the counts above it. Every reason's rows in view
+    are gathered once (the set of cases in view computed once, joined once); from them come one
+    row of counts (``n_<reason>`` per reason, ``fresh_count``) and, joined to it, the rows
+    ``first``..``last`` of the chosen reasons in lateness order (none: one row of counts alone)."""
+    view = in_view(frame).cte("in_view").prefix_with("MATERIALIZED")
     parts = [stmt for key in READERS if (stmt := READERS[key](frame)) is not None]
     union_of = parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])
-    rows = union_of.subquery("stalled")
-    conditions = [rows.c.case_id.in_(select(frame.view.c[0]))]
+    rows = union_of.subquery("candidates")
+    conditions = []
     if frame.new_only:
         conditions.append(rows.c.fresh == 1)
     if stage:
@@ -350,29 +351,36 @@ def statement(
                 select(Case.id).where(Case.id == rows.c.case_id, Case.stage == stage)
             )
         )
-    is_chosen = rows.c.reason.in_(chosen)
-    order = (rows.c.stalled_at, rows.c.case_id, rows.c.item_id)
-    numbered = (
-        select(
-            rows,
-            func.count().over(partition_by=rows.c.reason).label("reason_count"),
-            func.row_number().over(partition_by=rows.c.reason, order_by=order).label("in_reason"),
-            func.row_number().over(partition_by=is_chosen, order_by=order).label("position"),
-            is_chosen.label("chosen"),
-            func.sum(rows.c.fresh).over().label("fresh_count"),
-        )
+    listed = (
+        select(rows)
+        .join(view, view.c[0] == rows.c.case_id)
         .where(*conditions)
-        .subquery("numbered")
+        .cte("stalled")
+        .prefix_with("MATERIALIZED")
     )
+    counts = select(
+        *(func.count().filter(listed.c.reason == key).label(f"n_{key}") for key in READERS),
+        func.coalesce(func.sum(listed.c.fresh), 0).label("fresh_count"),
+    ).subquery("counts")
     assignee = aliased(User, name="assignee")
-    picked = or_(
-        and_(numbered.c.chosen, numbered.c.position.between(first, last)),
-        numbered.c.in_reason == 1,
+    order = (listed.c.stalled_at, listed.c.case_id, listed.c.item_id)
+    top = (
+        select(listed)
+        .where(listed.c.reason.in_(chosen))
+        .order_by(*order)
+        .limit(last - first + 1)
+        .offset(first - 1)
+        .subquery("top")
+    )
+    # The page's own rows only are joined to their case and worker.
+    page = (
+        select(top, Case.number, Case.title, Case.stage, assignee.display_name)
+        .join(Case, Case.id == top.c.case_id)
+        .outerjoin(assignee, assignee.id == top.c.assignee_id)
+        .subquery("page")
     )
     return (
-        select(numbered, Case.number, Case.title, Case.stage, assignee.display_name)
-        .join(Case, Case.id == numbered.c.case_id)
-        .outerjoin(assignee, assignee.id == numbered.c.assignee_id)
-        .where(picked)
-        .order_by(numbered.c.position)
+        select(counts, page)
+        .select_from(counts.outerjoin(page, true()))
+        .order_by(page.c.stalled_at, page.c.case_id, page.c.item_id)
     )

@@ -115,9 +115,10 @@ def listing(
     rows = []
     fresh = 0
     for found in db.session.execute(stmt):
-        counts[found.reason] = int(found.reason_count)
-        fresh = int(found.fresh_count or 0)
-        if found.chosen and (page - 1) * size < found.position <= page * size:
+        m = found._mapping
+        counts = {key: int(m[f"n_{key}"] or 0) for key in REASONS}
+        fresh = int(m["fresh_count"] or 0)
+        if m["reason"] is not None:
             rows.append(_row(found, now))
     total = sum(counts[key] for key in chosen)
     queue_keys = sorted({row.queue for row in rows if row.queue} | scope.queues)

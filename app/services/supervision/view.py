@@ -94,4 +94,5 @@ def in_view(frame: Frame) -> Select[tuple[int]]:
             )
     if not parts:
         return select(Case.id).where(false())
-    return union(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
+    # Each case once: the statements join this set.
+    return union(*parts) if len(parts) > 1 else parts[0].distinct()  # type: ignore[return-value]
