@@ -54,6 +54,7 @@ def _list_page(
     message: str | None = None,
     chosen: set[int] | None = None,
     typed: MultiDict[str, str] | None = None,
+    chosen_cases: set[int] | None = None,
 ) -> str:
     """The stalled list for these filters; after a refused bulk action, with the refusal above it
     and the items ticked and the words typed as they were."""
@@ -83,10 +84,12 @@ def _list_page(
         supervisors=escalations.receivers(actor),
         query=args.to_dict(),
         scope_names=sorted(a.name for a in agencies),
-        scope_queues=sorted(overview.labels(sorted(scope.queues)).values()),
+        # The agencies' own queues are named by the agencies above.
+        scope_queues=sorted(overview.labels(sorted(scope.group_queues)).values()),
         limits=settings.current(),
         message=message,
         chosen=chosen or set(),
+        chosen_cases=chosen_cases or set(),
         typed=typed or MultiDict(),
         back=_list_path(),
     )
@@ -98,8 +101,13 @@ def _list_path() -> str:
     return back if back.startswith("/supervision/stalled") else url_for("supervision.stalled_cases")
 
 
-def _chosen() -> list[int]:
-    return [int(raw) for raw in request.form.getlist("item_id") if raw.isdigit() and len(raw) < 10]
+def _chosen(field: str = "item_id") -> list[int]:
+    """The ticked rows: work items, or (``case_id``) cases listed as a whole."""
+    return [int(raw) for raw in request.form.getlist(field) if raw.isdigit() and len(raw) < 10]
+
+
+def _cases() -> list[int]:
+    return _chosen("case_id")
 
 
 SUMMARIES = {
@@ -119,7 +127,7 @@ def _acting(action: str, run: Callable[[], list[actions.ItemResult]]) -> Respons
         results = run()
     except InvalidInput as exc:
         args = MultiDict(parse_qsl(urlsplit(_list_path()).query))
-        page = _list_page(args, exc.message, set(_chosen()), request.form)
+        page = _list_page(args, exc.message, set(_chosen()), request.form, set(_cases()))
         return make_response(page, 422)
     return _report(results, action)
 
@@ -142,7 +150,9 @@ def reassign() -> Response:
     actor = current_user._get_current_object()
     return _acting(
         "reassign",
-        lambda: actions.reassign_many(_chosen(), request.form.get("assignee", ""), actor),
+        lambda: actions.reassign_many(
+            _chosen(), request.form.get("assignee", ""), actor, case_ids=_cases()
+        ),
     )
 
 
@@ -153,7 +163,11 @@ def change_due() -> Response:
     return _acting(
         "due",
         lambda: actions.change_due_many(
-            _chosen(), request.form.get("due_on", ""), request.form.get("reason", ""), actor
+            _chosen(),
+            request.form.get("due_on", ""),
+            request.form.get("reason", ""),
+            actor,
+            case_ids=_cases(),
         ),
     )
 
@@ -163,7 +177,10 @@ def change_due() -> Response:
 def note() -> Response:
     actor = current_user._get_current_object()
     return _acting(
-        "note", lambda: actions.note_many(_chosen(), request.form.get("note", ""), actor)
+        "note",
+        lambda: actions.note_many(
+            _chosen(), request.form.get("note", ""), actor, case_ids=_cases()
+        ),
     )
 
 
@@ -172,7 +189,10 @@ def note() -> Response:
 def end() -> Response:
     actor = current_user._get_current_object()
     return _acting(
-        "end", lambda: actions.end_many(_chosen(), request.form.get("end_reason", ""), actor)
+        "end",
+        lambda: holds.end_many(
+            _chosen(), request.form.get("end_reason", ""), actor, case_ids=_cases()
+        ),
     )
 
 
@@ -181,7 +201,10 @@ def end() -> Response:
 def hold() -> Response:
     actor = current_user._get_current_object()
     return _acting(
-        "hold", lambda: holds.hold_many(_chosen(), request.form.get("hold_reason", ""), actor)
+        "hold",
+        lambda: holds.hold_many(
+            _chosen(), request.form.get("hold_reason", ""), actor, case_ids=_cases()
+        ),
     )
 
 
@@ -204,6 +227,7 @@ def escalate() -> Response:
             request.form.get("escalate_to", ""),
             request.form.get("escalate_reason", ""),
             actor,
+            case_ids=_cases(),
         ),
     )
 

@@ -160,6 +160,16 @@ def test_a_supervisor_holds_a_case_resumes_it_and_hands_another_to_a_colleague(
     row = rows.filter(has_text=held).filter(has_text="一時停止している")
     assert "家族と方針を話し合うまで止める" in row.inner_text()
     supervisor.shot("supervision-held")
+    # The held row is about the case as a whole: it too is ticked, here for a note on the case.
+    row.get_by_role("checkbox").check()
+    supervisor.fill("メモ", "家族との面談日を調整中")
+    supervisor.press("メモを残す")
+    assert "1件のケースにメモを残しました（1件中）" in supervisor.flash()
+    assert "家族との面談日を調整中" not in supervisor.flash()  # the note goes on the case
+    with page.expect_navigation():
+        rows.filter(has_text=held).first.get_by_role("link").first.click()
+    assert "家族との面談日を調整中" in supervisor.text()
+    supervisor.follow("停滞しているケース")
 
     # The window's worker opens the held case's step: the page says it cannot be finished now.
     window.log_in()

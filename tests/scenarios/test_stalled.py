@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Agency, AuditEvent, ProcessInstance, StepLimit, User, WorkItem
 from app.services import settings, users
 from app.services.errors import Forbidden, InvalidInput
-from app.services.supervision import actions, stalled
+from app.services.supervision import actions, holds, stalled
 from app.services.supervision import scope as scopes
 from tests.harness import Flow, decided_plan, first_assessment
 
@@ -221,8 +221,8 @@ def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:
     flow.open_case()
     [item] = flow.open_items()
     with pytest.raises(InvalidInput):
-        actions.end_many([item.id], " ", supervisor)
-    [result] = actions.end_many([item.id], "重複して登録されたケース", supervisor)
+        holds.end_many([item.id], " ", supervisor)
+    [result] = holds.end_many([item.id], "重複して登録されたケース", supervisor)
     assert result.ok, result.message
     db.session.expire_all()
     assert db.session.get(WorkItem, item.id).status == "cancelled"
@@ -232,7 +232,7 @@ def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:
     assert case.status == "closed"
     told = " ".join(e.what for e in case_view.build(case, supervisor).timeline)
     assert "重複して登録されたケース" in told
-    [again] = actions.end_many([item.id], "もう一度", supervisor)
+    [again] = holds.end_many([item.id], "もう一度", supervisor)
     assert not again.ok
 
 

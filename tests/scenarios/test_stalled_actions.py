@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Agency, AuditEvent, ProcessInstance, User
 from app.services import case_view, users, work_items
 from app.services.errors import Conflict, InvalidInput, NotFound
-from app.services.supervision import escalations, holds, stalled
+from app.services.supervision import actions, escalations, holds, stalled
 from app.services.supervision import scope as scopes
 from tests.harness import Flow, first_assessment
 
@@ -139,6 +139,48 @@ def test_a_case_handed_to_another_supervisor_waits_on_their_list_until_dealt_wit
     assert not [row for row in _rows(colleague) if row.reason == "escalated"]
     told = " ".join(e.what for e in case_view.build(flow.refresh(), supervisor).timeline)
     assert "ほかの係長・課長に回しました" in told and "課長の判断が要る" in told
+
+
+def test_a_row_about_the_case_as_a_whole_is_acted_on_by_its_case(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    colleague = _supervisor(flow, "sv-elderly-2", "elderly-center")
+    outsider = _supervisor(flow, "sv-child-only", "child-center")
+    flow.open_case()
+    [instance] = flow.instances()
+    instance.error = "スクリプトの失敗"
+    db.session.commit()
+    [row] = [row for row in _rows(supervisor) if row.reason == "error"]
+    assert row.item_id is None and row.case_id == flow.case.id
+
+    [refused] = actions.reassign_many([], "demo-elderly", supervisor, case_ids=[row.case_id])
+    assert not refused.ok and "タスクの行" in refused.message
+    [noted] = actions.note_many([], "家族に電話で確認する", supervisor, case_ids=[row.case_id])
+    assert noted.ok and flow.case.number in noted.title
+    [outside] = escalations.escalate_many(
+        [], "sv-child-only", "見てください", supervisor, case_ids=[row.case_id]
+    )
+    assert not outside.ok and "範囲外" in outside.message
+    [handed] = escalations.escalate_many(
+        [], "sv-elderly-2", "課長の判断が要る", supervisor, case_ids=[row.case_id]
+    )
+    assert handed.ok, handed.message
+    [got] = [row for row in _rows(colleague) if row.reason == "escalated"]
+    assert got.case_id == flow.case.id and got.item_id is None
+    assert not _rows(outsider)
+    [held] = holds.hold_many([], "方針を確認する", supervisor, case_ids=[row.case_id])
+    assert held.ok, held.message
+    db.session.expire_all()
+    assert db.session.get(ProcessInstance, instance.id).held_at is not None
+
+    # A case the supervisor may not open is refused and the refusal audited.
+    [unseen] = actions.note_many([], "見えないケース", outsider, case_ids=[row.case_id])
+    assert not unseen.ok
+    denied = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "case.note", AuditEvent.outcome == "denied")
+    ).all()
+    assert [d.actor_id for d in denied] == [outsider.id]
+    told = " ".join(e.what for e in case_view.build(flow.refresh(), supervisor).timeline)
+    assert "家族に電話で確認する" in told and "方針を確認する" in told
 
 
 def test_a_long_list_is_read_page_by_page_in_lateness_order_with_exact_counts(

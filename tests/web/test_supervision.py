@@ -80,3 +80,11 @@ def test_the_case_list_narrows_by_any_agency_not_only_those_overseen(client, wor
     picker = page.split('<select id="agency" name="agency">')[1].split("</select>")[0]
     for agency in db.session.scalars(select(Agency)):
         assert f'<option value="{agency.code}" >{agency.name}</option>' in picker
+
+
+def test_the_scope_line_names_each_agency_and_queue_once(client, world) -> None:
+    log_in(client, "demo-supervisor")
+    page = client.get("/supervision/stalled").get_data(as_text=True)
+    line = page.split('<p class="scope-line">')[1].split("</p>")[0]
+    names = line.split("：", 1)[1].split("、")
+    assert names and len(names) == len(set(names)), names

@@ -3,7 +3,7 @@ refused) on its own, with a result per item, and every action is audited on the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -45,16 +45,19 @@ def _in_scope(item: WorkItem | None, scope: scopes.Scope, actor: User) -> bool:
     return case is not None and access.may_see_case(actor, case)
 
 
-def reassign_many(item_ids: list[int], username: str, actor: User) -> list[ItemResult]:
+def reassign_many(
+    item_ids: list[int], username: str, actor: User, case_ids: Sequence[int] = ()
+) -> list[ItemResult]:
     """Hand each chosen item to one person of its queue; an item outside the supervisor's scope,
     already done, or whose queue the person does not work from is refused (and audited)."""
     scope = _require_supervisor(actor, "work_item.reassign")
-    ids = _chosen(item_ids)
+    ids = _chosen(item_ids, case_ids)
     target = db.session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if target is None:
         message = _("割り振り先の職員を一覧から選んでください。")
         raise InvalidInput(message, fields={"assignee": message})
-    results = []
+    results: list[ItemResult] = []
+    _only_items(case_ids, results)
     for item in _workable(ids, scope, actor, "work_item.reassign", results):
         item_id = item.id
         if target not in queues.members(item.queue) or not access.may_work_on(target, item):
@@ -109,13 +112,16 @@ def candidates(actor: User) -> list[User]:
     return sorted(people.values(), key=lambda user: user.display_name)
 
 
-def change_due_many(item_ids: list[int], due_on: str, reason: str, actor: User) -> list[ItemResult]:
+def change_due_many(
+    item_ids: list[int], due_on: str, reason: str, actor: User, case_ids: Sequence[int] = ()
+) -> list[ItemResult]:
     """Move the due date of each chosen item (end of that day, Japan time), with a reason."""
     scope = _require_supervisor(actor, "work_item.due_change")
-    ids = _chosen(item_ids)
+    ids = _chosen(item_ids, case_ids)
     due_at = _due_at(due_on)
     reason = _reason(reason, what=_("期限を変える理由"))
-    results = []
+    results: list[ItemResult] = []
+    _only_items(case_ids, results)
     for item in _workable(ids, scope, actor, "work_item.due_change", results):
         item_id = item.id
         before = item.due_at
@@ -138,26 +144,29 @@ def change_due_many(item_ids: list[int], due_on: str, reason: str, actor: User) 
     return results
 
 
-def note_many(item_ids: list[int], text: str, actor: User) -> list[ItemResult]:
-    """Add a note to the case of each chosen item (shown on the case's timeline)."""
+def note_many(
+    item_ids: list[int], text: str, actor: User, case_ids: Sequence[int] = ()
+) -> list[ItemResult]:
+    """Add a note to the case of each chosen item or case (shown on the case's timeline)."""
     scope = _require_supervisor(actor, "case.note")
-    ids = _chosen(item_ids)
+    ids = _chosen(item_ids, case_ids)
     text = _reason(text, what=_("メモ"))
     noted: set[int] = set()
-    results = []
-    for item in _workable(ids, scope, actor, "case.note", results, require_open=False):
-        item_id = item.id
-        if item.case_id not in noted:
-            noted.add(item.case_id)
+
+    def note_once(case_id: int) -> None:
+        if case_id not in noted:
+            noted.add(case_id)
             audit.record(
-                "case.note",
-                "case",
-                item.case_id,
-                actor,
-                case_id=item.case_id,
-                detail={"text": text},
+                "case.note", "case", case_id, actor, case_id=case_id, detail={"text": text}
             )
-        results.append(ItemResult(item_id, True, _("ケースにメモを残しました。"), item.title))
+
+    results: list[ItemResult] = []
+    for item in _workable(ids, scope, actor, "case.note", results, require_open=False):
+        note_once(item.case_id)
+        results.append(ItemResult(item.id, True, _("ケースにメモを残しました。"), item.title))
+    for case in _cases(case_ids, actor, "case.note", results):
+        note_once(case.id)
+        results.append(ItemResult(case.id, True, _("ケースにメモを残しました。"), case_label(case)))
     db.session.commit()
     return results
 
@@ -209,13 +218,58 @@ def instance_in_view(
     return instance, case
 
 
-def _chosen(item_ids: list[int]) -> list[int]:
+def _chosen(item_ids: list[int], case_ids: Sequence[int] = ()) -> list[int]:
+    """The chosen work items (each once); rows of a case as a whole (``case_ids``) count too."""
     ids = list(dict.fromkeys(item_ids))
-    if not ids:
+    if not ids and not case_ids:
         raise InvalidInput(_("作業を選んでください。"))
-    if len(ids) > MAX_ITEMS:
+    if len(ids) + len(set(case_ids)) > MAX_ITEMS:
         raise InvalidInput(_("一度に選べるのは%(limit)d件までです。", limit=MAX_ITEMS))
     return ids
+
+
+def _only_items(case_ids: Sequence[int], results: list[ItemResult]) -> None:
+    """Reassigning and due dates are about a task: a row of a case as a whole is refused."""
+    for case_id in dict.fromkeys(case_ids):
+        case = db.session.get(Case, case_id)
+        results.append(
+            ItemResult(
+                case_id,
+                False,
+                _("タスクの行ではありません（割り振りと期限はタスクの行だけです）。"),
+                case.number if case is not None else "",
+            )
+        )
+
+
+def _cases(
+    case_ids: Sequence[int], actor: User, action: str, results: list[ItemResult]
+) -> Iterator[Case]:
+    """The chosen cases (rows about a case as a whole) the supervisor may open; each refusal goes
+    into ``results`` and is audited."""
+    for case_id in dict.fromkeys(case_ids):
+        case = db.session.get(Case, case_id)
+        if case is None or not access.may_see_case(actor, case):
+            audit.record(action, "case", case_id, actor, outcome="denied")
+            results.append(
+                ItemResult(case_id, False, _("見つからないか、監督の範囲外のケースです。"))
+            )
+            continue
+        yield case
+
+
+def case_label(case: Case) -> str:
+    return f"{case.number} {case.title}"
+
+
+def open_instance(case: Case) -> ProcessInstance | None:
+    """The case's process that has not finished (the latest one)."""
+    return db.session.scalar(
+        select(ProcessInstance)
+        .where(ProcessInstance.case_id == case.id, ProcessInstance.status != "completed")
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    )
 
 
 def _workable(
@@ -273,43 +327,6 @@ def _reason(text: str, what: str | None = None) -> str:
     return text
 
 
-def end(instance_id: int, reason: str, actor: User) -> ItemResult:
-    """End a case's process that must not go on (with the reason): its waiting work is cancelled,
-    the case is closed, and the timeline says who ended it and why."""
-    from app.services import instances
-
-    _require_supervisor(actor, "process.end")
-    reason = _reason(reason, what=_("終了する理由"))
-    found = instance_in_view(instance_id, actor, "process.end")
-    if found is None:
-        return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
-    instance, case = found
-    if instance.status == "completed":
-        return ItemResult(instance_id, False, _("このケースの処理はもう終わっています。"))
-    run = instances.resume(instance)
-    with instances.engine_errors():
-        run.cancel()
-    with instances.saving():
-        instances.persist(instance, run, case=case)
-        case.stage = "closed"
-        audit.record(
-            "process.end",
-            "process_instance",
-            instance.id,
-            actor,
-            case_id=case.id,
-            detail={"reason": reason},
-        )
-    return ItemResult(instance_id, True, _("ケースの処理を終了しました。"))
-
-
-def end_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
-    """End the processes of the chosen work items' cases (each once), with one reason."""
-    return per_case(
-        item_ids, reason, actor, "process.end", end, require_open=False, what=_("終了する理由")
-    )
-
-
 def per_case(
     item_ids: list[int],
     reason: str,
@@ -318,11 +335,12 @@ def per_case(
     act: Callable[[int, str, User], ItemResult],
     require_open: bool = True,
     what: str | None = None,
+    case_ids: Sequence[int] = (),
 ) -> list[ItemResult]:
-    """Do ``act`` (with one reason) once to the process of each chosen work item's case; items of
-    a case already done share its result."""
+    """Do ``act`` (with one reason) once to the process of each chosen work item's case and of
+    each chosen case; rows of a case already done share its result."""
     scope = _require_supervisor(actor, action)
-    ids = _chosen(item_ids)
+    ids = _chosen(item_ids, case_ids)
     reason = _reason(reason, what=what)
     results: list[ItemResult] = []
     done: dict[int, ItemResult] = {}
@@ -332,4 +350,16 @@ def per_case(
             done[instance_id] = act(instance_id, reason, actor)
         result = done[instance_id]
         results.append(ItemResult(item_id, result.ok, result.message, title))
+    for case in _cases(case_ids, actor, action, results):
+        case_id, title = case.id, case_label(case)
+        instance = open_instance(case)
+        if instance is None:
+            results.append(
+                ItemResult(case_id, False, _("このケースの処理はもう終わっています。"), title)
+            )
+            continue
+        if instance.id not in done:
+            done[instance.id] = act(instance.id, reason, actor)
+        result = done[instance.id]
+        results.append(ItemResult(case_id, result.ok, result.message, title))
     return results

@@ -1,17 +1,20 @@
-"""A supervisor's hold on a case's process (一時停止) and its release (再開).
+"""A supervisor's hold on a case's process (一時停止), its release (再開), and its end (終了) when
+it must not go on.
 
 While an instance is held nobody can complete its tasks, no message moves it and the timer worker
 passes it by; what falls due meanwhile fires once the hold is released. Holding and releasing are
-audited on the case and shown on its timeline.
+audited on the case and shown on its timeline; ending cancels the waiting work and closes the case.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import User, WaitingEvent
+from app.models import Case, ProcessInstance, User, WaitingEvent
 from app.models.base import utcnow
 from app.services import audit
 from app.services.supervision.actions import (
@@ -23,16 +26,27 @@ from app.services.supervision.actions import (
 )
 
 
-def hold(instance_id: int, reason: str, actor: User) -> ItemResult:
-    """Stop a case's process where it stands, with the reason, until it is resumed."""
-    _require_supervisor(actor, "process.hold")
-    reason = _reason(reason, what=_("一時停止する理由"))
-    found = instance_in_view(instance_id, actor, "process.hold")
+def _unfinished(
+    instance_id: int, actor: User, action: str, reason: str, what: str
+) -> tuple[str, ProcessInstance, Case] | ItemResult:
+    """The reason given and a case's process the supervisor may see that has not finished, or
+    why not (a missing reason is refused for the whole action)."""
+    _require_supervisor(actor, action)
+    reason = _reason(reason, what=what)
+    found = instance_in_view(instance_id, actor, action)
     if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
-    instance, case = found
-    if instance.status == "completed":
+    if found[0].status == "completed":
         return ItemResult(instance_id, False, _("このケースの処理はもう終わっています。"))
+    return reason, *found
+
+
+def hold(instance_id: int, reason: str, actor: User) -> ItemResult:
+    """Stop a case's process where it stands, with the reason, until it is resumed."""
+    found = _unfinished(instance_id, actor, "process.hold", reason, _("一時停止する理由"))
+    if isinstance(found, ItemResult):
+        return found
+    reason, instance, case = found
     if instance.held_at is not None:
         return ItemResult(instance_id, False, _("このケースはすでに一時停止しています。"))
     instance.held_at = utcnow()
@@ -85,6 +99,46 @@ def release(instance_id: int, actor: User) -> ItemResult:
     return ItemResult(instance_id, True, _("ケースの処理を再開しました。"))
 
 
-def hold_many(item_ids: list[int], reason: str, actor: User) -> list[ItemResult]:
-    """Hold the processes of the chosen work items' cases (each once), with one reason."""
-    return per_case(item_ids, reason, actor, "process.hold", hold, what=_("一時停止する理由"))
+def hold_many(
+    item_ids: list[int], reason: str, actor: User, case_ids: Sequence[int] = ()
+) -> list[ItemResult]:
+    """Hold the processes of the chosen work items' cases and chosen cases (each once), with one
+    reason."""
+    return per_case(
+        item_ids, reason, actor, "process.hold", hold, what=_("一時停止する理由"), case_ids=case_ids
+    )
+
+
+def end(instance_id: int, reason: str, actor: User) -> ItemResult:
+    """End a case's process that must not go on (with the reason): its waiting work is cancelled,
+    the case is closed, and the timeline says who ended it and why."""
+    from app.services import instances
+
+    found = _unfinished(instance_id, actor, "process.end", reason, _("終了する理由"))
+    if isinstance(found, ItemResult):
+        return found
+    reason, instance, case = found
+    run = instances.resume(instance)
+    with instances.engine_errors():
+        run.cancel()
+    with instances.saving():
+        instances.persist(instance, run, case=case)
+        case.stage = "closed"
+        audit.record(
+            "process.end",
+            "process_instance",
+            instance.id,
+            actor,
+            case_id=case.id,
+            detail={"reason": reason},
+        )
+    return ItemResult(instance_id, True, _("ケースの処理を終了しました。"))
+
+
+def end_many(
+    item_ids: list[int], reason: str, actor: User, case_ids: Sequence[int] = ()
+) -> list[ItemResult]:
+    """End the processes of the chosen work items' cases and chosen cases (each once), with one
+    reason; a finished item may be chosen (its case's process may still wait elsewhere)."""
+    what = _("終了する理由")
+    return per_case(item_ids, reason, actor, "process.end", end, False, what, case_ids)
