@@ -13,7 +13,7 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.extensions import csrf
 from app.models import Case
-from app.services import cases, definitions, events, forms, work_items
+from app.services import cases, definitions, events, forms, inbox, work_items
 from app.services.errors import InvalidInput, ServiceError, UnsupportedMediaType
 from app.web.errors import error_response
 
@@ -68,11 +68,11 @@ class MessageSchema(Schema):
 class WorkItemQuerySchema(Schema):
     queue = fields.Str(load_default=None, validate=validate.Length(max=80))
     assignee = fields.Str(load_default=None, validate=validate.Length(max=80))
-    status = fields.Str(load_default="open", validate=validate.OneOf(sorted(work_items.STATUSES)))
+    status = fields.Str(load_default="open", validate=validate.OneOf(sorted(inbox.STATUSES)))
     overdue = fields.Bool(load_default=None)
     stage = fields.Str(load_default=None, validate=validate.Length(max=40))
     q = fields.Str(load_default=None, validate=validate.Length(max=100))
-    sort = fields.Str(load_default="due", validate=validate.OneOf(sorted(work_items.SORTS)))
+    sort = fields.Str(load_default="due", validate=validate.OneOf(sorted(inbox.SORTS)))
     page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Int(load_default=25, validate=validate.Range(min=1, max=100))
 
@@ -220,7 +220,7 @@ def send_message() -> tuple[Response, int]:
 @bp.get("/work-items")
 def list_work_items() -> Response:
     query = _load(WorkItemQuerySchema(), request.args.to_dict())
-    page = work_items.listing(current_user, work_items.ItemFilter(**query))
+    page = inbox.listing(current_user, inbox.ItemFilter(**query))
     return jsonify(
         {
             "items": WorkItemSchema(many=True).dump(page.items),

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.models import Case
 from app.models.base import utcnow
-from app.services import case_progress, overview, work_items
+from app.services import case_progress, inbox, overview, work_items
 from app.services.errors import InvalidInput
 
 bp = Blueprint("inbox", __name__)
@@ -27,7 +27,7 @@ SORT_LABELS = {
 }
 
 
-def _filter_from(args: dict[str, str]) -> work_items.ItemFilter:
+def _filter_from(args: dict[str, str]) -> inbox.ItemFilter:
     def number(name: str, default: int) -> int:
         raw = args.get(name, "")
         if not raw:
@@ -40,7 +40,7 @@ def _filter_from(args: dict[str, str]) -> work_items.ItemFilter:
         return int(raw)
 
     overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
-    return work_items.ItemFilter(
+    return inbox.ItemFilter(
         queue=args.get("queue") or None,
         assignee=args.get("assignee") or None,
         overdue=overdue,
@@ -58,7 +58,7 @@ def index() -> str:
     user = current_user._get_current_object()
     flt = _filter_from(request.args.to_dict())
     counts = overview.glance(user)
-    page = work_items.listing(user, flt, open_total=counts.open_total)
+    page = inbox.listing(user, flt, open_total=counts.open_total)
     case_ids = {item.case_id for item in page.items if item.case_id}
     # Only what a row shows of its case, as plain rows (the page changes none of them).
     shown = select(Case.id, Case.number, Case.title, Case.stage).where(Case.id.in_(case_ids))

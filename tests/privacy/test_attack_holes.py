@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Consent, Group, User, WorkItem
-from app.services import case_view, cases, consent, overview, work_items
+from app.services import case_view, cases, consent, inbox, overview, work_items
 from app.services.errors import Forbidden, InvalidInput, NotFound
 from tests.harness import Flow, first_assessment, plan
 from tests.web.support import csrf_from, log_in
@@ -34,7 +34,7 @@ def referred_then_withdrawn(flow: Flow) -> WorkItem:
     )
     [item] = flow.open_items()
     assert item.queue == "agency:child-center"
-    assert work_items.listing(flow.user("demo-child"), work_items.ItemFilter()).total == 1
+    assert inbox.listing(flow.user("demo-child"), inbox.ItemFilter()).total == 1
     [row] = db.session.scalars(select(Consent)).all()
     consent.withdraw(flow.case, row.id, flow.user("demo-elderly"), "本人から撤回の申し出")
     return item
@@ -46,11 +46,11 @@ def test_a_withdrawn_consent_leaves_nothing_in_the_referred_windows_lists(
     item = referred_then_withdrawn(flow)
     child = flow.user("demo-child")
     for flt in (
-        work_items.ItemFilter(),
-        work_items.ItemFilter(q="撤回された世帯"),
-        work_items.ItemFilter(queue="agency:child-center"),
+        inbox.ItemFilter(),
+        inbox.ItemFilter(q="撤回された世帯"),
+        inbox.ItemFilter(queue="agency:child-center"),
     ):
-        assert work_items.listing(child, flt).total == 0
+        assert inbox.listing(child, flt).total == 0
     assert {c.key: c.open_count for c in overview.queue_counts(child)} == {"agency:child-center": 0}
     with pytest.raises(NotFound):
         work_items.get(item.id, child)
@@ -77,7 +77,7 @@ def test_the_council_task_is_the_chairs_and_opens_no_case_page(flow: Flow) -> No
     db.session.commit()
     for username in ("demo-council", "demo-coordinator"):
         user = flow.user(username)
-        assert work_items.listing(user, work_items.ItemFilter()).total == 0
+        assert inbox.listing(user, inbox.ItemFilter()).total == 0
         assert sum(c.open_count for c in overview.queue_counts(user)) == 0
         with pytest.raises(NotFound):
             work_items.get(item.id, user)
@@ -114,7 +114,7 @@ def test_refusals_on_work_items_are_audited(flow: Flow, client: FlaskClient) -> 
     with pytest.raises(Forbidden):
         work_items.reassign(item.id, colleague, "demo-elderly-2")
     with pytest.raises(NotFound):
-        work_items.listing(colleague, work_items.ItemFilter(queue="coordination"))
+        inbox.listing(colleague, inbox.ItemFilter(queue="coordination"))
     assert [e.actor_name for e in denied("work_item.release")] == ["demo-elderly-2"]
     assert [e.actor_name for e in denied("work_item.reassign")] == ["demo-elderly-2"]
     assert [e.object_id for e in denied("work_item.list")] == ["coordination"]

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, AuditEvent, Consent, Referral, WorkItem
-from app.services import cases, consent, users, work_items
+from app.services import cases, consent, inbox, users, work_items
 from app.services.errors import Forbidden, NotFound
 from tests.harness import Flow, first_assessment, plan
 
@@ -47,7 +47,7 @@ def test_other_windows_and_content_less_roles_get_not_found(flow: Flow, username
     with pytest.raises(NotFound):
         work_items.get(item.id, flow.user(username))
     assert {e.actor_name for e in denied("case.view")} == {username}
-    assert work_items.listing(flow.user(username), work_items.ItemFilter()).total == 0
+    assert inbox.listing(flow.user(username), inbox.ItemFilter()).total == 0
 
 
 def test_referral_outside_consent_is_refused_and_audited(flow: Flow) -> None:

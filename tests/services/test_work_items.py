@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import FormSubmission, ProcessInstance, WorkItem
-from app.services import instances, work_items
+from app.services import inbox, instances, work_items
 from app.services.errors import Conflict, InvalidInput, NotFound
 
 
@@ -98,9 +98,9 @@ def test_items_of_other_queues_are_not_found(deployed: Flask, user) -> None:
     [item] = _open_items(instance)
     with pytest.raises(NotFound):
         work_items.claim(item.id, user("demo-elderly"))
-    page = work_items.listing(user("demo-elderly"), work_items.ItemFilter())
+    page = inbox.listing(user("demo-elderly"), inbox.ItemFilter())
     assert page.total == 0
-    page = work_items.listing(user("demo-coordinator"), work_items.ItemFilter(queue="coordination"))
+    page = inbox.listing(user("demo-coordinator"), inbox.ItemFilter(queue="coordination"))
     assert [i.id for i in page.items] == [item.id]
 
 

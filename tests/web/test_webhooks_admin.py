@@ -123,5 +123,7 @@ def test_unknown_actions_and_records_are_answered_in_japanese(admin_web: FlaskCl
     assert tried.status_code == 302
     page = admin_web.get(created.location).get_data(as_text=True)
     assert "テスト送信は届きませんでした（接続を拒否されました" in page and "Error" not in page
-    assert "届かなかった（テスト送信は送り直しません）" in page and "再送する" not in page  # not sent again
+    assert (
+        "届かなかった（テスト送信は送り直しません）" in page and "再送する" not in page
+    )  # not sent again
     assert "送信を断念" not in page.split("<tbody>")[1]
