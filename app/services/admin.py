@@ -1,4 +1,5 @@
-"""The system administrator's work: users, groups and municipality settings, never case content.
+"""The system administrator's work: users and groups (the settings form is ``setting_form``), never
+case content.
 
 Every function here checks that the actor is an administrator (a refusal is audited as denied) and
 commits its change together with the audit event that describes it.
@@ -7,7 +8,6 @@ commits its change together with the audit event that describes it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,31 +21,13 @@ from app.extensions import db
 from app.models import Agency, ApiToken, Group, Membership, User
 from app.models.base import utcnow
 from app.models.users import ROLES
-from app.services import audit, forms, queues, settings, users
+from app.services import audit, forms, queues, users
 from app.services.errors import Forbidden, InvalidInput, NotFound
 
 ADMIN = "admin"
 USERNAME = re.compile(r"[a-z0-9._-]{3,80}")
 GROUP_KEY = re.compile(r"[a-z0-9_]{2,80}")
 NAME_MAX = 200
-INTEGER = re.compile(r"-?[0-9]{1,9}")
-
-# What the settings form offers. settings.DEFINITIONS stays the authority on what is valid; these
-# only shape the inputs (tests/web/test_admin.py checks that the two agree).
-INTEGER_RANGES = {
-    "stall_after_days": (1, 90),
-    "council_material_days": (1, 365),
-    "unclaimed_after_days": (1, 90),
-    "message_wait_days": (1, 180),
-    "idle_after_days": (1, 365),
-}
-INTERVAL_CHOICES = {
-    "monitoring_interval": settings.CHECK_INTERVALS,
-    "revisit_after": settings.VISIT_INTERVALS,
-    "retention_check_after": settings.CHECK_INTERVALS,
-    "next_visit_after": settings.VISIT_INTERVALS,
-}
-
 CHECK_FIELDS = _l("入力内容に誤りがあります。各項目のメッセージを確認してください。")
 USERNAME_TAKEN = _l("このユーザー名はすでに使われています。")
 UNUSABLE = _l("使用できない文字（制御文字など）が含まれています。")
@@ -70,19 +52,6 @@ class UserAccess:
     role: str = ""
     agency: str = ""
     groups: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SettingField:
-    """One municipality setting as the settings form shows it."""
-
-    key: str
-    label: str
-    kind: str  # "integer", "boolean" or "interval"
-    value: Any
-    choices: list[str] = field(default_factory=list)
-    minimum: int | None = None
-    maximum: int | None = None
 
 
 def require_admin(
@@ -294,46 +263,6 @@ def create_group(actor: User, key: str, name: str) -> Group:
     return group
 
 
-def setting_fields(actor: User, values: dict[str, Any] | None = None) -> list[SettingField]:
-    """Every setting as a form field, holding ``values`` (what was typed) or the current value."""
-    require_admin(actor, "setting.view", "setting")
-    shown = settings.current() if values is None else values
-    rows = []
-    for key, (default, label, _check) in settings.DEFINITIONS.items():
-        row = SettingField(key=key, label=str(label), kind=_kind(default), value=shown.get(key))
-        if key in INTERVAL_CHOICES:
-            row.choices = sorted(INTERVAL_CHOICES[key], key=_days)
-        if key in INTEGER_RANGES:
-            row.minimum, row.maximum = INTEGER_RANGES[key]
-        rows.append(row)
-    return rows
-
-
-def update_settings(actor: User, raw: dict[str, str]) -> list[str]:
-    """Save the settings form (every field checked first); returns the keys that changed."""
-    require_admin(actor, "setting.change", "setting")
-    parsed: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for key, (default, _label, check) in settings.DEFINITIONS.items():
-        value, problem = _parse_setting(key, _kind(default), raw.get(key, ""))
-        if problem is None and not check(value):
-            problem = _range_problem(key)
-        if problem is None:
-            parsed[key] = value
-        else:
-            errors[key] = problem
-    if errors:
-        raise InvalidInput(
-            _("設定値に誤りがあります。各項目のメッセージを確認してください。"), fields=errors
-        )
-    now = settings.current()
-    changed = [key for key, value in parsed.items() if now.get(key) != value]
-    for key in changed:
-        settings.update(key, parsed[key], actor)
-    db.session.commit()
-    return changed
-
-
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
@@ -400,41 +329,3 @@ def _group_words() -> set[str]:
     for key, name in db.session.execute(select(Group.key, Group.name)):
         taken.update((key, name))
     return taken
-
-
-def _kind(default: Any) -> str:
-    if isinstance(default, bool):
-        return "boolean"
-    if isinstance(default, int):
-        return "integer"
-    return "interval" if default.startswith("P") and default.endswith("D") else "text"
-
-
-def _days(interval: str) -> int:
-    return int(interval.removeprefix("P").removesuffix("D"))
-
-
-def _parse_setting(key: str, kind: str, raw: str) -> tuple[Any, str | None]:
-    text = unicodedata.normalize("NFKC", raw).strip()
-    if not text:
-        return None, _("入力してください。")
-    if kind == "boolean":
-        if text not in ("true", "false"):
-            return None, _("「はい」か「いいえ」を選んでください。")
-        return text == "true", None
-    if kind == "integer":
-        if not INTEGER.fullmatch(text):
-            return None, _("整数で入力してください。")
-        return int(text), None
-    if kind == "text":
-        return text, (None if len(text) <= 40 else _("40文字以内で入力してください。"))
-    if text not in INTERVAL_CHOICES.get(key, ()):
-        return None, _("選択肢から選んでください。")
-    return text, None
-
-
-def _range_problem(key: str) -> str:
-    if key in INTEGER_RANGES:
-        low, high = INTEGER_RANGES[key]
-        return _("%(low)s〜%(high)sの範囲で入力してください。", low=low, high=high)
-    return _("値が正しくありません。")

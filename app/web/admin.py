@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app.extensions import login_manager
 from app.models import User
 from app.models.users import ROLES
-from app.services import admin
+from app.services import admin, setting_form
 from app.services.errors import InvalidInput
 from app.services.supervision import limits
 from app.services.supervision import scope as supervision_scope
@@ -194,7 +194,7 @@ def settings() -> Response | str | tuple[str, int]:
         return _settings_page(actor, None, {})
     typed = {key: request.form.get(key, "") for key in request.form if key != "csrf_token"}
     try:
-        changed = admin.update_settings(actor, typed)
+        changed = setting_form.update_settings(actor, typed)
     except InvalidInput as exc:
         return _settings_page(actor, typed, exc.fields, exc.message), 422
     if changed:
@@ -209,7 +209,7 @@ def _settings_page(
 ) -> str:
     return render_template(
         "admin/settings.html",
-        fields=admin.setting_fields(actor, typed),
+        fields=setting_form.setting_fields(actor, typed),
         errors=errors,
         message=message,
         interval_options=_interval_options,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Group, User
-from app.services import admin, queues, settings, users
+from app.services import queues, setting_form, settings, users
 from app.services.demo import DEMO_PASSWORD
 from tests.conftest import ServerLikeClient
 from tests.harness import Flow
@@ -316,12 +316,12 @@ def test_settings_are_saved_audited_and_validated(admin_web: FlaskClient) -> Non
 
 
 def test_the_settings_form_offers_what_the_settings_accept() -> None:
-    for key, (low, high) in admin.INTEGER_RANGES.items():
+    for key, (low, high) in setting_form.INTEGER_RANGES.items():
         check = settings.DEFINITIONS[key][2]
         assert check(low) and check(high) and not check(low - 1) and not check(high + 1), key
-    for key, choices in admin.INTERVAL_CHOICES.items():
+    for key, choices in setting_form.INTERVAL_CHOICES.items():
         assert all(settings.DEFINITIONS[key][2](c) for c in choices), key
-    covered = set(admin.INTEGER_RANGES) | set(admin.INTERVAL_CHOICES)
+    covered = set(setting_form.INTEGER_RANGES) | set(setting_form.INTERVAL_CHOICES)
     booleans = {
         k for k, (default, _, _) in settings.DEFINITIONS.items() if isinstance(default, bool)
     }
