@@ -34,7 +34,6 @@ class Frame:
     agency_id: int | None = None
     worker_id: int | None = None
     new_only: bool = False
-    view: Any = None  # the statement's common table of ``in_view``
 
     @property
     def new_since(self) -> datetime:
