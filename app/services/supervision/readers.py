@@ -2,9 +2,10 @@
 statement lists a page of every reason in lateness order together with the counts per reason.
 
 Each reader reads its own candidates on an index (open work in the supervisor's queues, instances by
-progress, waiting events by kind and time, cases by review date, holds, escalations) and gives, per row, the moment
-it became stuck (``stalled_at``). Which of those rows the supervisor may see is decided once for the
-statement, by ``in_view`` (the cases of their scope that ``access`` lets them open)."""
+progress, waiting events by kind and time, cases by review date, holds, escalations) and gives, per
+row, the moment it became stuck (``stalled_at``). Which of those rows the supervisor may see is
+decided once for the statement, by ``in_view`` (the cases of their scope that ``access`` lets them
+open)."""
 
 from __future__ import annotations
 
