@@ -58,7 +58,13 @@ class ProcessInstance(db.Model):
     __table_args__ = (
         one_of("status", INSTANCE_STATUSES),
         Index("ix_process_instance_progress", "status", "last_progress_at"),
-        Index("ix_process_instance_held", "held_at"),
+        # Few instances are held: the index holds just those (SQLite reads it for IS NOT NULL).
+        Index(
+            "ix_process_instance_held",
+            "held_at",
+            postgresql_where=text("held_at IS NOT NULL"),
+            sqlite_where=text("held_at IS NOT NULL"),
+        ),
         # Few instances are in error: the supervisors' list reads just those.
         Index(
             "ix_process_instance_failed",

@@ -1,5 +1,5 @@
 """case review columns: the latest plan's review date and the latest submission on the case;
-indexes of the instances in error and of the case status
+indexes of the instances in error or held (just those) and of the case status
 
 Revision ID: 0014
 Revises: 0013
@@ -21,6 +21,11 @@ depends_on = None
 
 
 def upgrade():
+    op.drop_index('ix_process_instance_held', table_name='process_instance')
+    op.create_index(
+        'ix_process_instance_held', 'process_instance', ['held_at'], unique=False,
+        postgresql_where=sa.text('held_at IS NOT NULL'), sqlite_where=sa.text('held_at IS NOT NULL'),
+    )
     op.create_index(
         'ix_process_instance_failed', 'process_instance', ['last_progress_at'], unique=False,
         postgresql_where=sa.text('error IS NOT NULL'), sqlite_where=sa.text('error IS NOT NULL'),
@@ -42,6 +47,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_process_instance_held', table_name='process_instance')
+    op.create_index('ix_process_instance_held', 'process_instance', ['held_at'], unique=False)
     op.drop_index('ix_process_instance_failed', table_name='process_instance')
     with op.batch_alter_table('support_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_support_case_status'))
