@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.models import Agency, Case, User
 from app.services import (
+    access,
     case_list,
     case_progress,
     case_view,
@@ -173,6 +174,18 @@ def new() -> Response | str | tuple[str, int]:
         case = cases.open_case(user, head["title"], intake, head["agency"] or None)
     except InvalidInput as exc:
         return _new_page(user, agencies, schema, head, intake, exc.fields, exc.message), 422
+    if not access.may_see_case(user, case):
+        # Taken in for another window: that window works it; the case is not this person's to open.
+        agency = case.intake_agency.name if case.intake_agency else ""
+        flash(
+            gettext(
+                "ケース %(number)s を受け付け、%(agency)s に渡しました（このケースはその窓口が扱います）。",
+                number=case.number,
+                agency=agency,
+            ),
+            "ok",
+        )
+        return redirect(url_for("inbox.index"))
     flash(gettext("ケース %(number)s を受け付けました。", number=case.number), "ok")
     return redirect(url_for("cases.show", case_id=case.id))
 

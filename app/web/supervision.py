@@ -137,11 +137,16 @@ def _report(results: list[actions.ItemResult], action: str) -> Response:
     done = sum(1 for result in results if result.ok)
     flash(
         str(SUMMARIES[action]) % {"done": done, "total": len(results)},
-        "ok" if done == len(results) else "warn",
+        "ok" if done == len(results) else ("warn" if done else "error"),
     )
     for result in results:
         flash(f"{result.title or result.item_id}: {result.message}", "ok" if result.ok else "warn")
     return _back_to_list()
+
+
+def _said(result: actions.ItemResult) -> str:
+    """One case's result, naming the case."""
+    return f"{result.title}: {result.message}" if result.title else result.message
 
 
 @bp.post("/supervision/reassign")
@@ -212,7 +217,7 @@ def hold() -> Response:
 @login_required
 def resume(instance_id: int) -> Response:
     result = holds.release(instance_id, current_user._get_current_object())
-    flash(result.message, "ok" if result.ok else "warn")
+    flash(_said(result), "ok" if result.ok else "warn")
     return _back_to_list()
 
 
@@ -244,7 +249,7 @@ def resolve(escalation_id: int) -> Response:
 @login_required
 def retry(instance_id: int) -> Response:
     result = actions.retry(instance_id, current_user._get_current_object())
-    flash(result.message, "ok" if result.ok else "warn")
+    flash(_said(result), "ok" if result.ok else "warn")
     return _back_to_list()
 
 
@@ -266,7 +271,10 @@ def heatmap() -> str:
         key = main if main in latest else next(iter(sorted(latest)), "")
     days = request.args.get("days", "30")
     period = int(days) if days.isdigit() and int(days) in heat.PERIODS else 30
+    names = definitions.element_names(latest[key]) if key else {}
     element = request.args.get("element", "")[:120]
+    if element not in names:
+        element = ""  # not a step of this diagram: nothing to list
     waiting = heat.waiting(actor, key) if key else {}
     drawn = {
         element_id: {
@@ -292,7 +300,7 @@ def heatmap() -> str:
         flows=heat.throughput(actor, key, period) if key else {},
         element=element,
         cases=heat.waiting_at(actor, key, element) if key and element else [],
-        names=definitions.element_names(latest[key]) if key else {},
+        names=names,
     )
 
 

@@ -170,6 +170,12 @@ def test_a_supervisor_holds_a_case_resumes_it_and_hands_another_to_a_colleague(
         rows.filter(has_text=held).first.get_by_role("link").first.click()
     assert "家族との面談日を調整中" in supervisor.text()
     supervisor.follow("停滞しているケース")
+    # Enter in a field presses no button (the form's first one is the held row's 再開する).
+    page.get_by_label("変える理由").fill("Enter を押しただけ")
+    page.get_by_label("変える理由").press("Enter")
+    page.wait_for_timeout(500)
+    assert rows.filter(has_text="一時停止している").count() == 1
+    assert page.get_by_label("変える理由").input_value() == "Enter を押しただけ"
 
     # The window's worker opens the held case's step: the page says it cannot be finished now.
     window.log_in()

@@ -57,7 +57,7 @@ def test_a_held_case_does_not_move_until_it_is_resumed(flow: Flow) -> None:
     flow.pass_days(5)  # its step would now be late, but a held case is listed as held only
     assert {row.reason for row in _rows(supervisor)} == {"held"}
     [held] = [row for row in _rows(supervisor) if row.reason == "held"]
-    assert held.case_id == flow.case.id and "方針を確認" in held.where
+    assert held.case_id == flow.case.id and "方針を確認" in held.detail
     [again] = holds.hold_many([item.id], "二度目", supervisor)
     assert not again.ok
 
@@ -127,6 +127,8 @@ def test_a_case_handed_to_another_supervisor_waits_on_their_list_until_dealt_wit
         escalations.escalate_many([item.id], "sv-elderly-2", " ", supervisor)
     [handed] = escalations.escalate_many([item.id], "sv-elderly-2", "課長の判断が要る", supervisor)
     assert handed.ok, handed.message
+    [twice] = escalations.escalate_many([item.id], "sv-elderly-2", "もう一度", supervisor)
+    assert not twice.ok and "すでに" in twice.message  # one open hand-on per case and receiver
 
     [row] = [row for row in _rows(colleague) if row.reason == "escalated"]
     assert row.item_id == item.id and "課長の判断が要る" in row.detail

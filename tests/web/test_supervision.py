@@ -88,3 +88,12 @@ def test_the_scope_line_names_each_agency_and_queue_once(client, world) -> None:
     line = page.split('<p class="scope-line">')[1].split("</p>")[0]
     names = line.split("：", 1)[1].split("、")
     assert names and len(names) == len(set(names)), names
+
+
+def test_the_heatmap_ignores_an_element_its_diagram_does_not_have(client, world) -> None:
+    log_in(client, "demo-supervisor")
+    page = client.get("/supervision/heatmap?element=zzz-not-a-step")
+    assert page.status_code == 200
+    assert 'id="cases-heading"' not in page.get_data(as_text=True)  # no list for it
+    known = client.get("/supervision/heatmap?element=first_assessment").get_data(as_text=True)
+    assert 'id="cases-heading"' in known

@@ -288,3 +288,28 @@ def test_supervisor_reassigns_a_task_to_a_member_of_its_queue(staff) -> None:
         },
     )
     assert refused.status_code == 403
+
+
+def test_an_intake_for_another_window_ends_in_the_inbox_not_on_a_case_it_cannot_open(
+    staff,
+) -> None:
+    window = staff("demo-elderly")
+    page = window.get("/cases/new")
+    response = window.post(
+        "/cases/new",
+        data={
+            "csrf_token": csrf_from(page),
+            "title": "隣の窓口の相談",
+            "agency": "poverty-center",
+            "received_on": "2026-04-06",
+            "route": "family",
+            "method": "visit",
+            "concerns": ["income"],
+            "most_pressing": "income",
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+    inbox = window.get("/inbox").get_data(as_text=True)
+    assert "を受け付け、" in inbox and "に渡しました" in inbox
+    case = db.session.scalar(select(Case).where(Case.title == "隣の窓口の相談"))
+    assert case is not None and case.intake_agency.code == "poverty-center"

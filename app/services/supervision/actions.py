@@ -75,7 +75,7 @@ def reassign_many(
                     item_id,
                     False,
                     _("%(name)s さんはこのキューの担当ではありません。", name=target.display_name),
-                    item.title,
+                    item_label(item),
                 )
             )
             continue
@@ -95,7 +95,7 @@ def reassign_many(
                 item_id,
                 True,
                 _("%(name)s さんに割り振りました。", name=target.display_name),
-                item.title,
+                item_label(item),
             )
         )
     db.session.commit()
@@ -139,7 +139,7 @@ def change_due_many(
                 "title": item.title,
             },
         )
-        results.append(ItemResult(item_id, True, _("期限を変えました。"), item.title))
+        results.append(ItemResult(item_id, True, _("期限を変えました。"), item_label(item)))
     db.session.commit()
     return results
 
@@ -163,7 +163,7 @@ def note_many(
     results: list[ItemResult] = []
     for item in _workable(ids, scope, actor, "case.note", results, require_open=False):
         note_once(item.case_id)
-        results.append(ItemResult(item.id, True, _("ケースにメモを残しました。"), item.title))
+        results.append(ItemResult(item.id, True, _("ケースにメモを残しました。"), item_label(item)))
     for case in _cases(case_ids, actor, "case.note", results):
         note_once(case.id)
         results.append(ItemResult(case.id, True, _("ケースにメモを残しました。"), case_label(case)))
@@ -181,7 +181,7 @@ def retry(instance_id: int, actor: User) -> ItemResult:
     found = instance_in_view(instance_id, actor, "process.retry")
     if found is None:
         return ItemResult(instance_id, False, _("見つからないか、監督の範囲外のケースです。"))
-    instance = found[0]
+    instance, label = found[0], case_label(found[1])
     if instance.error is None:
         return ItemResult(instance_id, False, _("このケースの処理は止まっていません。"))
     due = db.session.scalar(
@@ -202,7 +202,7 @@ def retry(instance_id: int, actor: User) -> ItemResult:
         return ItemResult(
             instance_id, False, _("もう一度止まりました：%(error)s", error=instance.error)
         )
-    return ItemResult(instance_id, True, _("処理を再開しました。"))
+    return ItemResult(instance_id, True, _("処理を再開しました。"), label)
 
 
 def instance_in_view(
@@ -262,6 +262,12 @@ def case_label(case: Case) -> str:
     return f"{case.number} {case.title}"
 
 
+def item_label(item: WorkItem) -> str:
+    """The item as a result line names it: its case's number, then the task."""
+    case = db.session.get(Case, item.case_id) if item.case_id is not None else None
+    return f"{case.number} {item.title}" if case is not None else item.title
+
+
 def open_instance(case: Case) -> ProcessInstance | None:
     """The case's process that has not finished (the latest one)."""
     return db.session.scalar(
@@ -302,7 +308,7 @@ def _refusal(
         audit.record(action, "work_item", item_id, actor, outcome="denied")
         return ItemResult(item_id, False, _("見つからないか、監督の範囲外の作業です。"))
     if require_open and item.status != "open":
-        return ItemResult(item_id, False, _("すでに完了しています。"), item.title)
+        return ItemResult(item_id, False, _("すでに完了しています。"), item_label(item))
     return None
 
 
@@ -345,7 +351,7 @@ def per_case(
     results: list[ItemResult] = []
     done: dict[int, ItemResult] = {}
     for item in _workable(ids, scope, actor, action, results, require_open=require_open):
-        item_id, title, instance_id = item.id, item.title, item.instance_id
+        item_id, title, instance_id = item.id, item_label(item), item.instance_id
         if instance_id not in done:
             done[instance_id] = act(instance_id, reason, actor)
         result = done[instance_id]

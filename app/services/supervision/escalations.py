@@ -22,6 +22,7 @@ from app.services.supervision.actions import (
     _require_supervisor,
     _workable,
     case_label,
+    item_label,
 )
 
 
@@ -61,7 +62,7 @@ def escalate_many(
     for item in _workable(ids, scope, actor, "case.escalate", results):
         case = db.session.get(Case, item.case_id) if item.case_id else None
         allowed = case is not None and item.queue in theirs.queues
-        results.append(_hand_on(case, item.id, item.title, allowed, target, reason, actor))
+        results.append(_hand_on(case, item.id, item_label(item), allowed, target, reason, actor))
     for case in _cases(case_ids, actor, "case.escalate", results):
         results.append(
             _hand_on(case, None, case_label(case), _oversees(theirs, case), target, reason, actor)
@@ -112,6 +113,21 @@ def _hand_on(
         )
         return ItemResult(
             shown, False, _("%(name)s さんの監督の範囲外です。", name=target.display_name), title
+        )
+    pending = select(Escalation.id).where(
+        Escalation.case_id == case.id,
+        Escalation.to_user_id == target.id,
+        Escalation.resolved_at.is_(None),
+    )
+    if db.session.scalar(pending.limit(1)) is not None:
+        return ItemResult(
+            shown,
+            False,
+            _(
+                "すでに %(name)s さんに回してあります（対応済みになるまで）。",
+                name=target.display_name,
+            ),
+            title,
         )
     db.session.add(
         Escalation(

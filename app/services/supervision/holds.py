@@ -21,6 +21,7 @@ from app.services.supervision.actions import (
     ItemResult,
     _reason,
     _require_supervisor,
+    case_label,
     instance_in_view,
     per_case,
 )
@@ -76,6 +77,7 @@ def release(instance_id: int, actor: User) -> ItemResult:
     if instance.held_at is None:
         return ItemResult(instance_id, False, _("このケースは一時停止していません。"))
     held_days = round((utcnow() - instance.held_at).total_seconds() / 86400, 1)
+    label = case_label(case)
     instance.held_at = None
     instance.held_by_id = None
     instance.hold_reason = None
@@ -96,7 +98,7 @@ def release(instance_id: int, actor: User) -> ItemResult:
     )
     if due is not None and due <= now and instance.next_timer_at is not None:
         events.fire_instance(instance_id, now)
-    return ItemResult(instance_id, True, _("ケースの処理を再開しました。"))
+    return ItemResult(instance_id, True, _("ケースの処理を再開しました。"), label)
 
 
 def hold_many(

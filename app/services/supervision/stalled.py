@@ -155,15 +155,18 @@ def _row(found: object, now: datetime) -> StalledRow:
     m = found._mapping  # type: ignore[attr-defined]
     reason = m["reason"]
     where = m["place"]
-    if where is None:
-        where = (
-            str(case_progress.stage_labels().get(m["stage"], m["stage"]))
-            if reason == "no_activity"
-            else str(REASONS[reason])
-        )
     detail = m["detail"] or ""
-    if reason == "held" and detail:
-        detail = _("%(name)s さんが一時停止", name=detail)
+    if reason == "held":
+        # The hold's reason is what to read; the place is the case as a whole.
+        detail = _("%(name)s さんが一時停止：%(reason)s", name=detail, reason=where or "")
+        where = None
+    if where is None:
+        if reason == "no_activity":
+            where = str(case_progress.stage_labels().get(m["stage"], m["stage"]))
+        elif reason == "review_overdue":
+            where = _("プランの見直し")
+        else:
+            where = _("ケース全体")
     return StalledRow(
         reason=reason,
         case_id=m["case_id"],
