@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Case, FormSubmission, User, WorkItem
+from app.services import clock
 
 
 @dataclass
@@ -104,7 +106,7 @@ SUPERVISOR_ACTIONS = {
 
 def _event_label(event: AuditEvent) -> str:
     if event.action in SUPERVISOR_ACTIONS:
-        label = str(SUPERVISOR_ACTIONS[event.action])
+        label = _said_of(event) or str(SUPERVISOR_ACTIONS[event.action])
         extra = event.detail.get("text") or event.detail.get("reason")
         return _("%(label)s：%(extra)s", label=label, extra=extra) if extra else label
     if event.action == "process.message":
@@ -116,3 +118,30 @@ def _event_label(event: AuditEvent) -> str:
         return _("ケースを再開しました（第%(cycle)s期）", cycle=event.detail.get("cycle"))
     names = _("・").join(_("「%(name)s」", name=name) for name in event.detail.get("names") or [])
     return _("予定日になりました（%(names)s）", names=names) if names else _("予定日になりました")
+
+
+def _said_of(event: AuditEvent) -> str | None:
+    """Which task, to whom, until when: what a supervisor's action names, when the record says."""
+    detail = event.detail or {}
+    if event.action == "work_item.reassign":
+        item = db.session.get(WorkItem, int(event.object_id)) if event.object_id else None
+        person = db.session.get(User, detail["to"]) if isinstance(detail.get("to"), int) else None
+        if item is not None and person is not None:
+            return _(
+                "「%(task)s」を%(name)sさんに割り振りました",
+                task=item.title,
+                name=person.display_name,
+            )
+    if event.action == "work_item.due_change" and detail.get("to") and detail.get("title"):
+        try:
+            due = datetime.fromisoformat(detail["to"]).astimezone(clock.LOCAL).date()
+        except (TypeError, ValueError):
+            return None
+        return _(
+            "「%(task)s」の期限を%(date)sに変えました",
+            task=detail["title"],
+            date=format_date(due, "long"),
+        )
+    if event.action == "case.escalate" and detail.get("to_name"):
+        return _("%(name)sさんに回しました", name=detail["to_name"])
+    return None

@@ -4,6 +4,8 @@ reassign moves exactly the chosen items and refuses a person outside the queue, 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -208,9 +210,15 @@ def test_due_change_and_note_are_on_the_case_timeline(flow: Flow) -> None:
         actions.change_due_many([item.id], flow.today(-1), "過去", supervisor)
     [noted] = actions.note_many([item.id], "来週、係で状況を確認する", supervisor)
     assert noted.ok
+    [moved] = actions.reassign_many([item.id], "demo-elderly", supervisor)
+    assert moved.ok, moved.message
     view = case_view.build(flow.refresh(), supervisor)
     told = " ".join(entry.what for entry in view.timeline)
     assert "家族の入院のため" in told and "来週、係で状況を確認する" in told
+    due = date.fromisoformat(flow.today(7))
+    title, name = item.title, flow.user("demo-elderly").display_name
+    assert f"「{title}」の期限を{due.year}年{due.month}月{due.day}日に変えました" in told
+    assert f"「{title}」を{name}さんに割り振りました" in told
 
 
 def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:

@@ -140,7 +140,7 @@ def test_a_case_handed_to_another_supervisor_waits_on_their_list_until_dealt_wit
     escalations.resolve(row.escalation_id, colleague)
     assert not [row for row in _rows(colleague) if row.reason == "escalated"]
     told = " ".join(e.what for e in case_view.build(flow.refresh(), supervisor).timeline)
-    assert "ほかの係長・課長に回しました" in told and "課長の判断が要る" in told
+    assert "sv-elderly-2 係長さんに回しました：課長の判断が要る" in told
 
 
 def test_a_row_about_the_case_as_a_whole_is_acted_on_by_its_case(flow: Flow) -> None:
