@@ -47,14 +47,14 @@ def _plan(participation: bool = False) -> dict[str, Any]:
             {
                 "goal": "家計の見通しを立てる",
                 "support_content": "家計相談と債務整理の支援",
-                "responsible_agency": "poverty-center",
+                "responsible_agency": "【デモ】くらし自立相談支援窓口",
                 "staff": "【デモ】相談員",
                 "frequency": "月2回",
             },
             {
                 "goal": "母の介護サービスを安定させる",
                 "support_content": "ケアマネジャーと連携",
-                "responsible_agency": "elderly-center",
+                "responsible_agency": "【デモ】中央地域包括支援センター",
                 "frequency": "月1回",
             },
         ],
