@@ -102,6 +102,8 @@ class CaseView:
     # Kinds of information left out because the person's consent does not let them cross to the
     # viewer's window (labels, in the order of ``forms.INFO_KINDS``).
     withheld: list[str] = field(default_factory=list)
+    # Who holds the case's process (一時停止), when it is held.
+    held_by: str = ""
 
 
 @dataclass
@@ -184,6 +186,9 @@ def build(case: Case, viewer: User) -> CaseView:
     view.waiting_elements = _waiting_positions(current, waiting)
     if current is not None:
         view.taken_flows, view.inside = _paths(current, view.open_items, waiting)
+        if current.held_at is not None and current.held_by_id is not None:
+            holder = db.session.get(User, current.held_by_id)
+            view.held_by = holder.display_name if holder else ""
     view.words = form_words.choice_titles(definitions.all_forms(current)) if current else {}
     _in_words(view)
     if view.open_items:
