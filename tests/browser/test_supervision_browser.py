@@ -169,7 +169,8 @@ def test_a_supervisor_holds_a_case_resumes_it_and_hands_another_to_a_colleague(
     with page.expect_navigation():
         rows.filter(has_text=held).first.get_by_role("link").first.click()
     assert "家族との面談日を調整中" in supervisor.text()
-    assert "さんがこのケースの処理を一時停止しています" in supervisor.text()  # the case page says so
+    # The case page says who holds it and why.
+    assert "さんがこのケースの処理を一時停止しています" in supervisor.text()
     assert "家族と方針を話し合うまで止める" in supervisor.text()
     supervisor.shot("case-held")
     supervisor.follow("停滞しているケース")
