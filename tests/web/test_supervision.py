@@ -97,3 +97,11 @@ def test_the_heatmap_ignores_an_element_its_diagram_does_not_have(client, world)
     assert 'id="cases-heading"' not in page.get_data(as_text=True)  # no list for it
     known = client.get("/supervision/heatmap?element=first_assessment").get_data(as_text=True)
     assert 'id="cases-heading"' in known
+
+
+def test_the_counts_per_reason_keep_the_other_filters(client, world) -> None:
+    log_in(client, "demo-supervisor")
+    page = client.get("/supervision/stalled?stage=assessment&page=2").get_data(as_text=True)
+    counts = page.split('class="reason-counts"')[1].split("</ul>")[0]
+    assert "reason=unclaimed" in counts and "stage=assessment" in counts
+    assert "page=" not in counts  # a count starts its list from the first page
