@@ -30,9 +30,12 @@ def test_only_supervisors_open_the_stalled_page(client, world, username) -> None
 
 def test_filters_that_name_nothing_are_ignored(client, world) -> None:
     log_in(client, "demo-supervisor")
-    page = client.get("/supervision/stalled?reason=%00&queue=nope&agency=x&stage=zz&worker=ghost")
+    page = client.get("/supervision/stalled?reason=%00&queue=nope&agency=x&stage=zz")
     assert page.status_code == 200
     assert "停滞しているケースはありません" in page.get_data(as_text=True)
+    # A worker nobody is matches nothing (rather than everyone), and the page offers to clear it.
+    ghost = client.get("/supervision/stalled?worker=ghost").get_data(as_text=True)
+    assert "この絞り込みに当てはまるものはありません。" in ghost
 
 
 def test_bulk_reassign_without_a_choice_is_a_clear_refusal(client, world) -> None:
@@ -105,3 +108,12 @@ def test_the_counts_per_reason_keep_the_other_filters(client, world) -> None:
     counts = page.split('class="reason-counts"')[1].split("</ul>")[0]
     assert "reason=unclaimed" in counts and "stage=assessment" in counts
     assert "page=" not in counts  # a count starts its list from the first page
+
+
+def test_an_empty_filtered_list_says_so_and_offers_to_clear_the_filters(client, world) -> None:
+    log_in(client, "demo-supervisor")
+    plain = client.get("/supervision/stalled").get_data(as_text=True)
+    assert "停滞しているケースはありません。" in plain and "絞り込みを解除する" not in plain
+    narrowed = client.get("/supervision/stalled?reason=error").get_data(as_text=True)
+    assert "この絞り込みに当てはまるものはありません。" in narrowed
+    assert "絞り込みを解除する" in narrowed
