@@ -73,6 +73,7 @@ def test_supervisor_finds_late_work_and_hands_two_items_to_a_colleague(
     assert row.locator("td").first.inner_text() == "2"  # two open, both overdue
     workers = page.locator("table.workload").first
     assert "【デモ】介護 窓口相談員" in workers.inner_text()
+    assert "未担当" not in workers.inner_text() and "未担当" in queues.inner_text()
     supervisor.shot("supervision-workload")
     supervisor.follow("停滞しているケース")
     supervisor.follow("流れの図で見る")
