@@ -10,7 +10,7 @@ from app.models.plans import Evaluation, PlanGoal, SupportPlan
 from app.models.referrals import Referral, ReferralEvent
 from app.models.resources import Placement, Resource, ResourceGap
 from app.models.settings import Setting
-from app.models.supervision import Escalation, StepLimit, SupervisorScope
+from app.models.supervision import Escalation, StallEntry, StepLimit, SupervisorScope
 from app.models.users import Agency, ApiToken, Group, Membership, User, UserSession
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
 from app.models.workflow import (
@@ -36,6 +36,7 @@ __all__ = [
     "Person",
     "Placement",
     "Escalation",
+    "StallEntry",
     "StepLimit",
     "SupervisorScope",
     "ProcessDraft",

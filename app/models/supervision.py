@@ -69,3 +69,50 @@ class Escalation(db.Model):
 
     from_user: Mapped[User] = relationship(foreign_keys=[from_user_id])
     to_user: Mapped[User] = relationship(foreign_keys=[to_user_id])
+
+
+class StallEntry(db.Model):
+    """The supervisors' read model of what is stuck or will be: one row per possible stall (a
+    reason, a case, a work item or instance) and per scope key that brings its case into a
+    supervisor's view: ``a:<agency id>`` (an agency on the case), ``g:<group queue>`` (open work
+    in that queue carrying no 支援会議 material) or ``r:<queue>`` (other open work there: whether
+    the supervisor may open the case is asked of ``access.case_filter`` when the list is read).
+
+    ``services.supervision.stalls`` rewrites a case's rows in the same transaction as every
+    change to its work, instances, waits, agencies or plan dates, and moves ``stalled_at`` when a
+    limit changes. ``stalled_at`` lies in the future for what is not late yet, so the list reads
+    ``stalled_at <= now`` on one index and moving time needs no rewrite."""
+
+    __tablename__ = "stall_entry"
+    # Covers what the list reads of every row (the page's few rows read the rest by ``id``).
+    __table_args__ = (
+        Index(
+            "ix_stall_entry_key",
+            "scope_key",
+            "stalled_at",
+            "reason",
+            "source_id",
+            "case_id",
+            "item_id",
+            "queue",
+            "assignee_id",
+            "fresh_at",
+            "id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(90))
+    case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    # What is stuck, with the reason: a work item, waiting event, instance or the case.
+    source_id: Mapped[int] = mapped_column(Integer)
+    stalled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)  # when the wait began
+    fresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # an error's latest failure
+    place: Mapped[str | None] = mapped_column(String(255))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    queue: Mapped[str | None] = mapped_column(String(80))
+    assignee_id: Mapped[int | None] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(1000))

@@ -97,10 +97,10 @@ DEFINITIONS: dict[str, tuple[Any, str, Any]] = {
 _STORED = select(Setting.key, Setting.value).where(Setting.key.in_(list(DEFINITIONS)))
 
 
-def current() -> dict[str, Any]:
-    """Every setting, stored value or default."""
+def current(bind: Any = None) -> dict[str, Any]:
+    """Every setting, stored value or default (read through ``bind``: a session or connection)."""
     values = {key: default for key, (default, _, _) in DEFINITIONS.items()}
-    values.update({key: value for key, value in db.session.execute(_STORED)})
+    values.update({key: value for key, value in (bind or db.session).execute(_STORED)})
     return values
 
 
@@ -120,6 +120,10 @@ def update(key: str, value: Any, actor: User | None) -> None:
         db.session.add(row)
     row.value = value
     row.updated_by = actor.username if actor else "system"
+    if before != value:
+        from app.services.supervision import stalls  # the stalled list's limits move with it
+
+        stalls.retime(db.session, key, value)
     audit.record("setting.change", "setting", key, actor, detail={"before": before, "after": value})
 
 

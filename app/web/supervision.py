@@ -77,7 +77,8 @@ def _list_page(
         page=page,
         flt=flt,
         args=args,
-        reasons=stalled.REASONS,
+        # Translated once for the page (each row names its reason).
+        reasons={key: str(label) for key, label in stalled.REASONS.items()},
         stages=case_progress.stage_labels(),
         agencies=agencies,
         people=actions.candidates(actor),

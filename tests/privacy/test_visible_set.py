@@ -145,7 +145,7 @@ def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
         filters += [(None, q) for q in scope.queues]
         for agency_id, queue in filters:
             frame = view.Frame(
-                actor=person, scope=scope, now=utcnow(), limits={}, agency_id=agency_id, queue=queue
+                actor=person, scope=scope, now=utcnow(), agency_id=agency_id, queue=queue
             )
             expected = _scoped(scope, agency_id, queue) & may_open
             assert set(db.session.scalars(view.in_view(frame))) == expected, (

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Case, ProcessInstance, User, WorkItem
+from app.models import Agency, Case, Group, Membership, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
 from app.services import access, audit, clock, queues
 from app.services.errors import Forbidden, InvalidInput
@@ -102,14 +103,33 @@ def reassign_many(
     return results
 
 
-def candidates(actor: User) -> list[User]:
-    """Everyone who works from a queue the supervisor oversees (the reassign picker)."""
+def candidates(actor: User) -> list[Any]:
+    """Everyone who works from a queue the supervisor oversees (the reassign picker): rows of
+    ``id``, ``username``, ``display_name``, by name, read in one statement."""
     scope = scopes.of(actor)
-    people: dict[int, User] = {}
-    for queue in sorted(scope.queues):
-        for user in queues.members(queue):
-            people.setdefault(user.id, user)
-    return sorted(people.values(), key=lambda user: user.display_name)
+    prefix = queues.agency_queue("")
+    codes = sorted(key[len(prefix) :] for key in scope.queues if key.startswith(prefix))
+    groups = sorted(key for key in scope.queues if not key.startswith(prefix))
+    if not codes and not groups:
+        return []
+    works_there = []
+    if codes:
+        works_there.append(User.agency_id.in_(select(Agency.id).where(Agency.code.in_(codes))))
+    if groups:
+        works_there.append(
+            User.id.in_(
+                select(Membership.user_id)
+                .join(Group, Group.id == Membership.group_id)
+                .where(Group.key.in_(groups))
+            )
+        )
+    return list(
+        db.session.execute(
+            select(User.id, User.username, User.display_name)
+            .where(User.active.is_(True), or_(*works_there))
+            .order_by(User.display_name, User.id)
+        )
+    )
 
 
 def change_due_many(

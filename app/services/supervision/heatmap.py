@@ -65,7 +65,7 @@ def require(actor: User, action: str) -> scopes.Scope:
 
 
 def _frame(actor: User, scope: scopes.Scope, now: datetime) -> view.Frame:
-    return view.Frame(actor=actor, scope=scope, now=now, limits={})
+    return view.Frame(actor=actor, scope=scope, now=now)
 
 
 def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -> Any:

@@ -1,9 +1,8 @@
 """Stalled cases: which cases in a supervisor's scope are stuck, why, where and for how long.
 
-Read from indexed tables only (open work items, instance status and progress time, holds, waiting
-events, plans, submissions, escalations), never from engine state (the SQL is in ``readers``). Which
-cases are in view is ``view.in_view`` (the scope within ``access.case_filter``), read once per
-statement; the listing is audited like every other listing of personal data. A page holds ``PAGE_SIZE`` rows, the latest first;
+Read from the read model ``stalls`` keeps at each step (and the escalations), never from engine
+state (the SQL is in ``readers``): which cases are in view is the scope's keys within
+``access.case_filter``; the listing is audited like every other listing of personal data. A page holds ``PAGE_SIZE`` rows, the latest first;
 the counts at the top are exact.
 """
 
@@ -18,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
-from app.services import audit, case_progress, overview, settings
+from app.services import audit, case_progress, overview
 from app.services.errors import Forbidden
 from app.services.supervision import readers, view
 from app.services.supervision import scope as scopes
@@ -102,7 +101,6 @@ def listing(
         actor=actor,
         scope=scope,
         now=now,
-        limits=_thresholds(),
         queue=flt.queue,
         agency_id=flt.agency_id,
         worker_id=flt.worker_id,
@@ -139,16 +137,6 @@ def listing(
         fresh=fresh,
         size=size,
     )
-
-
-def _thresholds() -> dict[str, int]:
-    values = settings.current()
-    return {
-        "stall": int(values["stall_after_days"]),
-        "unclaimed": int(values["unclaimed_after_days"]),
-        "message": int(values["message_wait_days"]),
-        "idle": int(values["idle_after_days"]),
-    }
 
 
 def _row(found: object, now: datetime) -> StalledRow:

@@ -29,7 +29,6 @@ class Frame:
     actor: User
     scope: scopes.Scope
     now: datetime
-    limits: dict[str, int]
     queue: str | None = None
     agency_id: int | None = None
     worker_id: int | None = None
