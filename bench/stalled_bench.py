@@ -242,6 +242,14 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
             )
         )
         db.session.commit()
+        # The rows were loaded in bulk, past the application: its read model is filled from them
+        # as the migration that added it fills it from existing data.
+        from app.services.supervision import stalls
+
+        began = time.perf_counter()
+        stalls.rebuild(db.session)
+        db.session.commit()
+        print(f"  read model rebuilt in {time.perf_counter() - began:.1f} s", flush=True)
         # What autovacuum does on a live server: statistics, and the visibility map for index-only scans.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(
