@@ -52,7 +52,7 @@ serve: install
 	@echo "http://127.0.0.1:8000/ で起動します（Ctrl+C で終了）"
 	@$(FLASK) kasane worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:8000 --access-logfile - 'app:create_app()'
+	  $(BIN)/gunicorn -c python:app.gunicorn_conf --workers 2 --bind 127.0.0.1:8000 --access-logfile - 'app:create_app()'
 
 worker: install
 	$(FLASK) kasane worker

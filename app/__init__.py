@@ -25,7 +25,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     from app import models  # noqa: F401  (registers the tables on the metadata)
-    from app.services.supervision import stalls  # noqa: F401  (keeps the stalled list's rows)
+    from app.services.supervision import readmodel  # noqa: F401  (keeps the stalled list's rows)
 
     db.init_app(app)
     migrate.init_app(

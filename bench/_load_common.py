@@ -214,7 +214,8 @@ class Gunicorn:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers)]
+            [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf"]
+            + ["--workers", str(self.workers)]
             + ["--bind", f"127.0.0.1:{self.port}", "app:create_app()"],
             cwd=SERVED,
             env=_server_env(self.url),

@@ -10,7 +10,14 @@ from app.models.plans import Evaluation, PlanGoal, SupportPlan
 from app.models.referrals import Referral, ReferralEvent
 from app.models.resources import Placement, Resource, ResourceGap
 from app.models.settings import Setting
-from app.models.supervision import Escalation, StallEntry, StepLimit, SupervisorScope
+from app.models.supervision import (
+    CaseKey,
+    Escalation,
+    StallEntry,
+    StepLimit,
+    SupervisorScope,
+    WaitEntry,
+)
 from app.models.users import Agency, ApiToken, Group, Membership, User, UserSession
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
 from app.models.workflow import (
@@ -37,6 +44,8 @@ __all__ = [
     "Placement",
     "Escalation",
     "StallEntry",
+    "WaitEntry",
+    "CaseKey",
     "StepLimit",
     "SupervisorScope",
     "ProcessDraft",

@@ -116,3 +116,50 @@ class StallEntry(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(Integer)
     instance_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(1000))
+
+
+class WaitEntry(db.Model):
+    """Where a case waits now, per scope key of its case (as ``StallEntry``): one row per open
+    work item (``kind`` "item") and per waiting catch event ("event"), with its process and
+    element, since when and until when. The heatmap reads it on one covering index; kept with
+    the stall entries, case by case, at every step."""
+
+    __tablename__ = "wait_entry"
+    __table_args__ = (
+        Index(
+            "ix_wait_entry_key",
+            "scope_key",
+            "process_key",
+            "element_id",
+            "since",
+            "due_at",
+            "kind",
+            "source_id",
+            "case_id",
+            "item_id",
+            "queue",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(90))
+    case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    source_id: Mapped[int] = mapped_column(Integer)  # the work item or waiting event
+    process_key: Mapped[str | None] = mapped_column(String(120))
+    element_id: Mapped[str] = mapped_column(String(120))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    queue: Mapped[str | None] = mapped_column(String(80))
+
+
+class CaseKey(db.Model):
+    """The scope keys of a case (see ``StallEntry``): what a supervisor's views of cases, such as
+    the flows cases took, join to find the cases in view. Kept with the stall entries."""
+
+    __tablename__ = "case_key"
+    __table_args__ = (Index("ix_case_key_key", "scope_key", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(90), primary_key=True)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Setting, User
-from app.services import audit
+from app.services import audit, memo
 from app.services.errors import InvalidInput
 
 VISIT_INTERVALS = {"P7D", "P14D", "P30D"}
@@ -98,9 +98,16 @@ _STORED = select(Setting.key, Setting.value).where(Setting.key.in_(list(DEFINITI
 
 
 def current(bind: Any = None) -> dict[str, Any]:
-    """Every setting, stored value or default (read through ``bind``: a session or connection)."""
+    """Every setting, stored value or default (read through ``bind``, a session or connection;
+    once per request until it writes a setting)."""
+    if bind is not None:
+        return _read(bind)
+    return dict(memo.remembered("settings", lambda: _read(db.session), Setting))
+
+
+def _read(bind: Any) -> dict[str, Any]:
     values = {key: default for key, (default, _, _) in DEFINITIONS.items()}
-    values.update({key: value for key, value in (bind or db.session).execute(_STORED)})
+    values.update({key: value for key, value in bind.execute(_STORED)})
     return values
 
 
@@ -121,9 +128,9 @@ def update(key: str, value: Any, actor: User | None) -> None:
     row.value = value
     row.updated_by = actor.username if actor else "system"
     if before != value:
-        from app.services.supervision import stalls  # the stalled list's limits move with it
+        from app.services.supervision import readmodel  # the stalled list's limits move with it
 
-        stalls.retime(db.session, key, value)
+        readmodel.retime(db.session, key, value)
     audit.record("setting.change", "setting", key, actor, detail={"before": before, "after": value})
 
 

@@ -26,7 +26,7 @@ from app.services import (
     queues,
 )
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailure
-from app.services.supervision import stalls
+from app.services.supervision import readmodel
 
 SUPERVISOR_ROLES = {"supervisor"}
 
@@ -66,7 +66,7 @@ def claim(item_id: int, actor: User) -> WorkItem:
         db.session.rollback()
         raise Conflict(_("このタスクはすでに他の職員が担当しています。"))
     audit.record("work_item.claim", "work_item", item.id, actor, case_id=item.case_id)
-    stalls.touch(db.session, item.case_id)  # no longer unclaimed (set in SQL, not by the flush)
+    readmodel.touch(db.session, item.case_id)  # no longer unclaimed (set in SQL, not by the flush)
     db.session.commit()
     db.session.refresh(item)
     return item

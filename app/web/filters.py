@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -23,7 +24,13 @@ def jst_date(value: datetime | date | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(JST).date()
-    return format_date(value, "long", locale=_locale())
+    return _long_date(value, _locale())
+
+
+@lru_cache(maxsize=4096)
+def _long_date(value: date, locale: Locale) -> str:
+    """CLDR's long date (a list repeats the same few dates: each is written once)."""
+    return format_date(value, "long", locale=locale)
 
 
 def iso_date(value: str | None) -> str:
@@ -45,7 +52,7 @@ def jst_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(JST)
-    return f"{format_date(local.date(), 'long', locale=_locale())} {local:%H:%M}"
+    return f"{_long_date(local.date(), _locale())} {local:%H:%M}"
 
 
 def punctuation() -> dict[str, str]:

@@ -60,7 +60,8 @@ def gunicorn(
     }
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+        [sys.executable, "-m", "gunicorn", "-c", "python:app.gunicorn_conf", "--workers", "2"]
+        + ["--bind", f"127.0.0.1:{port}"]
         + ["app:create_app()"],
         cwd=ROOT,
         env=env,

@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, null, or_, select, union_all
+from sqlalchemy import case, func, or_, select, union_all
 
 from app.extensions import db
-from app.models import Case, PathStep, User, WaitingEvent
+from app.models import Case, PathStep, User, WaitEntry
 from app.models.base import utcnow
 from app.services import audit, definitions
 from app.services.errors import Forbidden
+from app.services.supervision import keys, view
 from app.services.supervision import scope as scopes
-from app.services.supervision import view
-from app.services.supervision.view import Item
+
+Wait = WaitEntry
 
 PERIODS = (7, 30, 90, 365)
 
@@ -69,35 +70,40 @@ def _frame(actor: User, scope: scopes.Scope, now: datetime) -> view.Frame:
 
 
 def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -> Any:
-    """Where cases in view wait in ``process_key`` now: open work in the supervisor's queues and
-    catch events, one row each (element, since, overdue, work item, case)."""
-    items = select(
-        Item.element_id.label("element_id"),
-        Item.created_at.label("since"),
-        case((Item.due_at < frame.now, 1), else_=0).label("overdue"),
-        Item.id.label("item_id"),
-        Item.case_id.label("case_id"),
-    ).where(
-        Item.status == "open",
-        Item.queue.in_(sorted(frame.scope.queues)),
-        Item.process_key == process_key,
+    """Where cases in view wait in ``process_key`` now, each wait once: open work in the
+    supervisor's queues and catch events (element, since, overdue, work item, case), read from
+    the wait entries kept at each step."""
+    late = case(
+        (Wait.kind == "item", Wait.due_at < frame.now),
+        else_=Wait.due_at < frame.now - timedelta(hours=1),
     )
-    late = frame.now - timedelta(hours=1)
-    events = select(
-        WaitingEvent.element_id,
-        WaitingEvent.since,
-        case((WaitingEvent.due_at < late, 1), else_=0),
-        null(),
-        WaitingEvent.case_id,
-    ).where(
-        WaitingEvent.process_key == process_key,
-        WaitingEvent.element_id.not_in(sorted(definitions.boundary_events(process_key))),
-    )
+    conditions = [Wait.process_key == process_key]
     if element_id is not None:
-        items = items.where(Item.element_id == element_id)
-        events = events.where(WaitingEvent.element_id == element_id)
-    waits = union_all(items, events).subquery("waits")
-    return waits, waits.c.case_id.in_(view.in_view(frame))
+        conditions.append(Wait.element_id == element_id)
+    boundaries = sorted(definitions.boundary_events(process_key))
+    if boundaries:
+        conditions.append(or_(Wait.kind == "item", Wait.element_id.not_in(boundaries)))
+    columns = [
+        Wait.kind,
+        Wait.source_id,
+        Wait.element_id,
+        Wait.since,
+        case((late, 1), else_=0).label("overdue"),
+        Wait.item_id,
+        Wait.case_id,
+    ]
+    rows = union_all(*keys.keyed(frame, Wait, columns, *conditions)).subquery("keyed")
+    return (
+        select(
+            func.min(rows.c.element_id).label("element_id"),
+            func.min(rows.c.since).label("since"),
+            func.max(rows.c.overdue).label("overdue"),
+            func.min(rows.c.item_id).label("item_id"),
+            func.min(rows.c.case_id).label("case_id"),
+        )
+        .group_by(rows.c.kind, rows.c.source_id)
+        .subquery("waits")
+    )
 
 
 def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[str, ElementHeat]:
@@ -106,22 +112,33 @@ def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[
     when the median falls between two waits)."""
     scope = require(actor, "heatmap.view")
     now = now or utcnow()
-    waits, visible = _waits(_frame(actor, scope, now), process_key)
-    per = {"partition_by": waits.c.element_id}
-    ranked = (
-        select(
-            waits.c.element_id,
-            waits.c.since,
-            func.row_number().over(order_by=waits.c.since, **per).label("n"),
-            func.count().over(**per).label("count"),
-            func.sum(waits.c.overdue).over(**per).label("overdue"),
-            func.min(waits.c.since).over(**per).label("oldest"),
-        )
-        .where(visible)
-        .subquery("ranked")
-    )
-    middle = or_(ranked.c.n == (ranked.c.count + 1) / 2, ranked.c.n == (ranked.c.count + 2) / 2)
+    frame = _frame(actor, scope, now)
     heat: dict[str, ElementHeat] = {}
+    if _anything(frame):
+        _fill(heat, _waits(frame, process_key), now)
+    audit.record("heatmap.view", "process", process_key, actor, detail={"elements": len(heat)})
+    db.session.commit()
+    return heat
+
+
+def _anything(frame: view.Frame) -> bool:
+    """Whether the supervisor oversees anything (with no key, nothing is in view)."""
+    found = keys.of_frame(frame)
+    return bool(found.case_plain or found.item_plain or found.asked)
+
+
+def _fill(heat: dict[str, ElementHeat], waits: Any, now: datetime) -> None:
+    """Per element: the count, the late ones, the oldest and the middle one or two waits."""
+    per = {"partition_by": waits.c.element_id}
+    ranked = select(
+        waits.c.element_id,
+        waits.c.since,
+        func.row_number().over(order_by=waits.c.since, **per).label("n"),
+        func.count().over(**per).label("count"),
+        func.sum(waits.c.overdue).over(**per).label("overdue"),
+        func.min(waits.c.since).over(**per).label("oldest"),
+    ).subquery("ranked")
+    middle = or_(ranked.c.n == (ranked.c.count + 1) / 2, ranked.c.n == (ranked.c.count + 2) / 2)
     for element_id, since, _n, count, overdue, oldest in db.session.execute(
         select(ranked).where(middle)
     ):
@@ -131,9 +148,6 @@ def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[
         entry.ages.append(_days(now - since))
     for entry in heat.values():
         entry.median_days = round(statistics.mean(entry.ages), 1)
-    audit.record("heatmap.view", "process", process_key, actor, detail={"elements": len(heat)})
-    db.session.commit()
-    return heat
 
 
 def waiting_at(
@@ -142,11 +156,13 @@ def waiting_at(
     """The cases in scope waiting at one element, the longest first (a click on the diagram)."""
     scope = require(actor, "heatmap.cases")
     now = now or utcnow()
-    waits, visible = _waits(_frame(actor, scope, now), process_key, element_id)
+    frame = _frame(actor, scope, now)
+    if not _anything(frame):
+        return []
+    waits = _waits(frame, process_key, element_id)
     stmt = (
         select(waits.c.since, waits.c.overdue, waits.c.item_id, Case.id, Case.number, Case.title)
         .join(Case, Case.id == waits.c.case_id)
-        .where(visible)
         .order_by(waits.c.since, Case.number)
         .limit(500)
     )
@@ -177,7 +193,7 @@ def throughput(
         .where(
             PathStep.process_key == process_key,
             PathStep.taken_at >= now - timedelta(days=days),
-            PathStep.case_id.in_(view.in_view(_frame(actor, scope, now))),
+            PathStep.case_id.in_(keys.visible(_frame(actor, scope, now))),
         )
         .group_by(PathStep.source_id, PathStep.target_id)
     )

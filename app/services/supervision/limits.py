@@ -14,7 +14,7 @@ from app.models import StepLimit, User
 from app.services import audit, definitions
 from app.services.admin import require_admin
 from app.services.errors import InvalidInput
-from app.services.supervision import stalls
+from app.services.supervision import readmodel
 
 
 @dataclass
@@ -88,7 +88,7 @@ def save(actor: User, form: dict[str, str]) -> int:
             db.session.add(
                 StepLimit(process_key=row.process_key, element_id=row.element_id, days=days)
             )
-        stalls.touch_step(db.session, row.process_key, row.element_id)
+        readmodel.touch_step(db.session, row.process_key, row.element_id)
         audit.record(
             "step_limit.change",
             "step_limit",

@@ -16,12 +16,10 @@ from sqlalchemy import (
     Select,
     String,
     case,
-    exists,
     false,
     func,
     literal,
     null,
-    or_,
     select,
     true,
     union_all,
@@ -31,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from app.models import Case, Escalation, StallEntry, User, WorkItem
 from app.services import access
+from app.services.supervision import keys
 from app.services.supervision.view import Frame
 
 REASONS = (
@@ -50,24 +49,6 @@ Entry = StallEntry
 EscalatedItem = aliased(WorkItem, name="escalated_item")
 
 
-def _keys(frame: Frame) -> tuple[list[str], list[str], list[str]]:
-    """The scope keys of the frame: (keys in view as they are, keys whose cases ``case_filter``
-    decides, the queues whose work may be listed). A queue filter leaves out what is there only
-    because an overseen agency holds it; an agency filter, what is there through a queue."""
-    agencies = set(frame.scope.agency_ids)
-    if frame.agency_id is not None:
-        agencies &= {frame.agency_id}
-    item_queues = set(frame.scope.queues)
-    if frame.queue:
-        item_queues &= {frame.queue}
-        agencies = set()
-    key_queues = item_queues if frame.agency_id is None else set()
-    plain = [f"a:{agency}" for agency in sorted(agencies)]
-    plain += [f"g:{queue}" for queue in sorted(key_queues & frame.scope.group_queues)]
-    asked = [f"r:{queue}" for queue in sorted(key_queues)]
-    return plain, asked, sorted(item_queues)
-
-
 def _fresh(condition: Any) -> Any:
     """Whether it became stuck in the last 24 hours (the daily digest, the page's 「新しく」)."""
     return case((condition, 1), else_=0)
@@ -76,7 +57,6 @@ def _fresh(condition: Any) -> Any:
 def _stalls(frame: Frame) -> list[Select[Any]]:
     """The read model's rows in view and late now (a row per key: the same stall may come more
     than once)."""
-    plain, asked, item_queues = _keys(frame)
     fresh = case(
         (Entry.reason == "held", false()),
         (Entry.reason == "error", Entry.fresh_at > frame.new_since),
@@ -91,21 +71,10 @@ def _stalls(frame: Frame) -> list[Select[Any]]:
         _fresh(fresh).label("fresh"),
         Entry.id.label("entry_id"),
     ]
-    conditions = [
-        Entry.stalled_at <= frame.now,
-        or_(Entry.item_id.is_(None), Entry.queue.in_(item_queues)),
-    ]
+    conditions = [Entry.stalled_at <= frame.now]
     if frame.worker_id is not None:
         conditions += [Entry.reason.in_(ITEM_REASONS), Entry.assignee_id == frame.worker_id]
-    parts = []
-    if plain:
-        parts.append(select(*columns).where(Entry.scope_key.in_(plain), *conditions))
-    if asked:
-        allowed = select(Case.id).where(Case.id == Entry.case_id, access.case_filter(frame.actor))
-        parts.append(
-            select(*columns).where(Entry.scope_key.in_(asked), *conditions, exists(allowed))
-        )
-    return parts
+    return keys.keyed(frame, Entry, columns, *conditions)
 
 
 def escalated(frame: Frame) -> Select[Any]:

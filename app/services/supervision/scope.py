@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import Agency, Group, SupervisorScope, User
-from app.services import audit, queues
+from app.models import Agency, Group, Membership, SupervisorScope, User
+from app.services import audit, memo, queues
 from app.services.errors import InvalidInput
 
 SUPERVISOR = "supervisor"
@@ -36,24 +35,20 @@ class Scope:
         return self.group_queues | {queues.agency_queue(code) for code in codes}
 
 
-_KNOWN = "kasane.supervisor_scopes"
-
-
 def of(user: User) -> Scope:
-    """The supervisor's scope (empty for anyone who is not a supervisor); read once per
-    transaction (a page asks several times)."""
+    """The supervisor's scope (empty for anyone who is not a supervisor); read once per request
+    until it writes users, agencies, groups or scopes (a page asks several times)."""
     if user.role != SUPERVISOR or not user.active:
         return Scope(frozenset(), frozenset())
-    known = db.session.info.setdefault(_KNOWN, {})
-    if user.id not in known:
-        known[user.id] = _read(user)
-    return known[user.id]
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, *_args: object) -> None:
-    session.info.pop(_KNOWN, None)
+    return memo.remembered(
+        ("scope", user.id),
+        lambda: _read(user),
+        SupervisorScope,
+        User,
+        Agency,
+        Group,
+        Membership,
+    )
 
 
 def _read(user: User) -> Scope:
@@ -111,7 +106,7 @@ def replace(user: User, agency_codes: list[str], group_keys: list[str], actor: U
     if unknown:
         message = _("一覧にない機関・キューが選ばれています。選び直してください。")
         raise InvalidInput(message, fields={"scope": message})
-    db.session.info.pop(_KNOWN, None)
+    memo.forget()
     db.session.execute(delete(SupervisorScope).where(SupervisorScope.user_id == user.id))
     for code in sorted(set(agency_codes)):
         db.session.add(SupervisorScope(user_id=user.id, agency_id=agencies[code]))

@@ -1,0 +1,155 @@
+"""The supervisors' read model, kept at every step: per case, its scope keys (``CaseKey``), its
+possible stalls (``StallEntry``, from ``stalls``) and where it waits (``WaitEntry``, from
+``waits``), each row once per scope key.
+
+Each flush notes the cases whose work items, instances, waiting events, agencies, status or plan
+dates changed (and the steps whose limit changed); as the transaction commits, those cases' rows
+are rewritten from what their tables say then, in the same transaction: the views never read a
+case's rows half-way. A changed limit setting moves ``stalled_at`` of every row of its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, update
+from sqlalchemy.orm import Session
+
+from app.models import (
+    Case,
+    CaseKey,
+    ProcessInstance,
+    StallEntry,
+    StepLimit,
+    WaitEntry,
+    WaitingEvent,
+    WorkItem,
+)
+from app.models.base import days_after
+from app.services.supervision import stalls, waits
+from app.services.supervision.keys import scope_keys
+
+# The columns a change of which can change a case's rows (a new or deleted row always can).
+WATCHED: dict[type, tuple[str, ...] | None] = {
+    WorkItem: (
+        "status",
+        "assignee_id",
+        "queue",
+        "due_at",
+        "council_material",
+        "title",
+        "process_key",
+        "element_id",
+    ),
+    ProcessInstance: (
+        "status",
+        "error",
+        "held_at",
+        "held_by_id",
+        "hold_reason",
+        "last_progress_at",
+    ),
+    WaitingEvent: None,  # any change
+    Case: ("intake_agency_id", "primary_agency_id", "status", "review_due_on", "last_recorded_at"),
+}
+_PENDING = "kasane.readmodel_cases"
+_PENDING_STEPS = "kasane.readmodel_steps"
+_CHUNK = 500
+
+
+def touch(session: Session, case_id: int | None) -> None:
+    """Have the case's rows rewritten as the transaction commits (for changes made in SQL, which
+    the flush does not see)."""
+    if case_id is not None:
+        session.info.setdefault(_PENDING, set()).add(case_id)
+
+
+def touch_step(session: Session, process_key: str, element_id: str) -> None:
+    """Have the cases waiting at a step rewritten as the transaction commits (its limit changed)."""
+    session.info.setdefault(_PENDING_STEPS, set()).add((process_key, element_id))
+
+
+def refresh(bind: Any, case_ids: Iterable[int], days: dict[str, int] | None = None) -> None:
+    """Rewrite the rows of these cases from what their tables say now."""
+    ids = sorted(set(case_ids))
+    days = days if days is not None else stalls.limits(bind)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for table in (CaseKey, StallEntry, WaitEntry):
+            bind.execute(delete(table).where(table.case_id.in_(chunk)))
+        _write(bind, days, chunk)
+
+
+def rebuild(bind: Any) -> None:
+    """Rewrite every row (the migration that adds the model, a bulk load)."""
+    for table in (CaseKey, StallEntry, WaitEntry):
+        bind.execute(delete(table))
+    _write(bind, stalls.limits(bind), None)
+
+
+def _write(bind: Any, days: dict[str, int], case_ids: list[int] | None) -> None:
+    bind.execute(insert(CaseKey).from_select(["case_id", "scope_key"], scope_keys(case_ids)))
+    bind.execute(
+        insert(StallEntry).from_select(
+            ["scope_key", *stalls.COLUMNS], stalls.entries(days, case_ids)
+        )
+    )
+    bind.execute(
+        insert(WaitEntry).from_select(["scope_key", *waits.COLUMNS], waits.entries(case_ids))
+    )
+
+
+def retime(bind: Any, setting_key: str, value: int) -> None:
+    """A limit changed: move ``stalled_at`` of every row of its reason."""
+    for reason, (key, extra) in stalls.LIMITS.items():
+        if key == setting_key:
+            bind.execute(
+                update(StallEntry)
+                .where(StallEntry.reason == reason)
+                .values(stalled_at=days_after(StallEntry.since, int(value) + extra))
+            )
+
+
+def _changed(obj: Any, watched: tuple[str, ...] | None) -> bool:
+    if watched is None:
+        return True
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in watched)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, context: Any) -> None:
+    """Note the cases whose rows this flush may have changed."""
+    for obj in chain(session.new, session.dirty, session.deleted):
+        kind = type(obj)
+        if kind is StepLimit:
+            touch_step(session, obj.process_key, obj.element_id)
+            continue
+        if kind not in WATCHED:
+            continue
+        if obj in session.dirty and not _changed(obj, WATCHED[kind]):
+            continue
+        touch(session, obj.id if kind is Case else obj.case_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _rewrite_noted(session: Session) -> None:
+    """Rewrite the noted cases' rows as the transaction commits."""
+    days: dict[str, int] | None = None
+    while True:
+        session.flush()  # the commit would flush next anyway: its changes are noted here
+        for step in session.info.pop(_PENDING_STEPS, None) or ():
+            for case_id in session.scalars(stalls.waiting_at_step(*step)):
+                touch(session, case_id)
+        ids = session.info.pop(_PENDING, None)
+        if not ids:
+            return
+        days = days or stalls.limits(session)
+        refresh(session, ids, days)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_noted(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_STEPS, None)

@@ -1,0 +1,112 @@
+"""The supervisors' read model, kept case by case at each commit, always equals the one rebuilt
+from scratch: cases move through the real flow (claims, completions, referral to coordination, a
+plan with its review date, timers, a hold and its resumption, an engine error, a changed limit and
+step limit), and after each change the rows kept are compared with a rebuild."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CaseKey, StallEntry, StepLimit, WaitEntry
+from app.services import settings, work_items
+from app.services.supervision import holds, readmodel
+from tests.harness import Flow, decided_plan, first_assessment
+
+TABLES = {
+    CaseKey: ("case_id", "scope_key"),
+    StallEntry: (
+        "scope_key",
+        "case_id",
+        "reason",
+        "source_id",
+        "stalled_at",
+        "since",
+        "fresh_at",
+        "place",
+        "item_id",
+        "queue",
+        "assignee_id",
+        "instance_id",
+        "detail",
+    ),
+    WaitEntry: (
+        "scope_key",
+        "case_id",
+        "kind",
+        "source_id",
+        "process_key",
+        "element_id",
+        "since",
+        "due_at",
+        "item_id",
+        "queue",
+    ),
+}
+
+
+def _rows() -> dict[str, list[tuple[Any, ...]]]:
+    db.session.expire_all()
+    return {
+        table.__tablename__: sorted(
+            db.session.execute(select(*(getattr(table, c) for c in columns))).all(),
+            key=repr,
+        )
+        for table, columns in TABLES.items()
+    }
+
+
+def _same_as_rebuilt(when: str) -> None:
+    kept = _rows()
+    readmodel.rebuild(db.session)
+    rebuilt = _rows()
+    db.session.rollback()  # the rebuild only compared: the kept rows stay as they were
+    for name in TABLES:
+        name = name.__tablename__
+        assert kept[name] == rebuilt[name], (when, name)
+    assert kept["stall_entry"] and kept["wait_entry"], when
+
+
+def test_the_kept_rows_equal_a_rebuild_at_every_step(flow: Flow) -> None:
+    flow.open_case()
+    _same_as_rebuilt("opened")
+    [item] = flow.open_items()
+    work_items.claim(item.id, flow.user("demo-elderly"))
+    _same_as_rebuilt("claimed")
+    flow.pass_days(5)
+    _same_as_rebuilt("days passed")
+    flow.complete(
+        "first_assessment", "demo-elderly", first_assessment("coordination", consent="given")
+    )
+    _same_as_rebuilt("referred to coordination")
+
+    [instance] = flow.instances()
+    assert holds.hold(instance.id, "確認のため", flow.user("demo-supervisor")).ok
+    _same_as_rebuilt("held")
+    assert holds.release(instance.id, flow.user("demo-supervisor")).ok
+    _same_as_rebuilt("resumed")
+
+    instance.error = "スクリプトの失敗"
+    db.session.commit()
+    _same_as_rebuilt("error")
+    instance.error = None
+    db.session.commit()
+
+    settings.update("unclaimed_after_days", 5, flow.user("demo-admin"))
+    db.session.commit()
+    _same_as_rebuilt("limit changed")
+    [waiting] = flow.open_items()
+    db.session.add(
+        StepLimit(process_key=waiting.process_key, element_id=waiting.element_id, days=2)
+    )
+    db.session.commit()
+    _same_as_rebuilt("step limit set")
+
+
+def test_a_decided_plan_waiting_for_its_review_is_kept(flow: Flow) -> None:
+    decided_plan(flow, review_in_days=10)
+    _same_as_rebuilt("plan decided")
+    flow.pass_days(40)
+    _same_as_rebuilt("past the review date, timers fired")
