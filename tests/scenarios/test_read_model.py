@@ -12,38 +12,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CaseKey, StallEntry, StepLimit, WaitEntry
 from app.services import settings, work_items
-from app.services.supervision import holds, readmodel
+from app.services.supervision import holds, readmodel, stalls, waits
 from tests.harness import Flow, decided_plan, first_assessment
 
 TABLES = {
     CaseKey: ("case_id", "scope_key"),
-    StallEntry: (
-        "scope_key",
-        "case_id",
-        "reason",
-        "source_id",
-        "stalled_at",
-        "since",
-        "fresh_at",
-        "place",
-        "item_id",
-        "queue",
-        "assignee_id",
-        "instance_id",
-        "detail",
-    ),
-    WaitEntry: (
-        "scope_key",
-        "case_id",
-        "kind",
-        "source_id",
-        "process_key",
-        "element_id",
-        "since",
-        "due_at",
-        "item_id",
-        "queue",
-    ),
+    StallEntry: ("scope_key", *stalls.COLUMNS),
+    WaitEntry: ("scope_key", *waits.COLUMNS),
 }
 
 
