@@ -11,7 +11,7 @@ from sqlalchemy import CompoundSelect, Select, func, null, or_, select, union_al
 
 from app.extensions import db
 from app.models import Agency, Group, User, WorkItem
-from app.services import access, queues
+from app.services import access, memo, queues
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,14 @@ def _labels_of(user: User, keys: list[str]) -> dict[str, str]:
 
 
 def labels(keys: list[str]) -> dict[str, str]:
-    """Readable names: group names for group keys, agency names for ``agency:<code>`` keys."""
+    """Readable names: group names for group keys, agency names for ``agency:<code>`` keys (read
+    once per request for the same keys)."""
+    return dict(
+        memo.remembered(("queue labels", tuple(sorted(keys))), lambda: _labels(keys), Group, Agency)
+    )
+
+
+def _labels(keys: list[str]) -> dict[str, str]:
     prefix = queues.agency_queue("")
     group_keys = [key for key in keys if not key.startswith(prefix)]
     agency_codes = [key[len(prefix) :] for key in keys if key.startswith(prefix)]

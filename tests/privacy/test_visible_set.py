@@ -169,7 +169,7 @@ def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
                     )
                 )
             )
-            parts = keys.keyed(frame, WaitEntry, [WaitEntry.item_id], WaitEntry.kind == "item")
+            parts, _ = keys.keyed(frame, WaitEntry, [WaitEntry.item_id], WaitEntry.kind == "item")
             listed = set(db.session.scalars(union(*parts))) if parts else set()
             assert listed == work, (person.username, agency_id, queue)
             compared += len(expected)

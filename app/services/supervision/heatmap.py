@@ -92,18 +92,25 @@ def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -
         Wait.item_id,
         Wait.case_id,
     ]
-    rows = union_all(*keys.keyed(frame, Wait, columns, *conditions)).subquery("keyed")
-    return (
-        select(
-            func.min(rows.c.element_id).label("element_id"),
-            func.min(rows.c.since).label("since"),
-            func.max(rows.c.overdue).label("overdue"),
-            func.min(rows.c.item_id).label("item_id"),
-            func.min(rows.c.case_id).label("case_id"),
+    work, whole = keys.keyed(frame, Wait, columns, *conditions)
+    parts = []
+    if work:  # open work comes once each
+        once = union_all(*work).subquery("once")
+        parts.append(
+            select(once.c.element_id, once.c.since, once.c.overdue, once.c.item_id, once.c.case_id)
         )
-        .group_by(rows.c.kind, rows.c.source_id)
-        .subquery("waits")
-    )
+    if whole:  # a catch event once per key of its case: counted once
+        rows = union_all(*whole).subquery("keyed")
+        parts.append(
+            select(
+                func.min(rows.c.element_id).label("element_id"),
+                func.min(rows.c.since).label("since"),
+                func.max(rows.c.overdue).label("overdue"),
+                func.min(rows.c.item_id).label("item_id"),
+                func.min(rows.c.case_id).label("case_id"),
+            ).group_by(rows.c.kind, rows.c.source_id)
+        )
+    return union_all(*parts).subquery("waits")
 
 
 def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[str, ElementHeat]:
@@ -117,7 +124,7 @@ def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[
     if _anything(frame):
         _fill(heat, _waits(frame, process_key), now)
     audit.record("heatmap.view", "process", process_key, actor, detail={"elements": len(heat)})
-    db.session.commit()
+    audit.commit_read()
     return heat
 
 
@@ -177,7 +184,7 @@ def waiting_at(
         actor,
         detail={"element": element_id, "count": len(found)},
     )
-    db.session.commit()
+    audit.commit_read()
     return found
 
 

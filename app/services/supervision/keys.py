@@ -124,10 +124,10 @@ def _codes(agency_ids: set[int]) -> list[str]:
 
 def keyed(
     frame: Frame, rows: Any, columns: list[Any], *conditions: ColumnElement[bool]
-) -> list[Select[Any]]:
-    """SELECTs of a keyed read-model table's rows in the frame's view. A work row (``item_id``
-    set) comes once; a row about a case as a whole once per key of the case in view (the same
-    thing may come more than once: the caller counts each once)."""
+) -> tuple[list[Select[Any]], list[Select[Any]]]:
+    """SELECTs of a keyed read-model table's rows in the frame's view: (of work rows, of rows
+    about a case as a whole). A work row (``item_id`` set) comes once; a case row once per key
+    of the case in view (the same thing may come more than once: the caller counts each once)."""
     keys = of_frame(frame)
     work = [rows.item_id.is_not(None)]
     if keys.agency_id is not None:
@@ -140,15 +140,18 @@ def keyed(
     allowed = exists(
         select(Case.id).where(Case.id == rows.case_id, access.case_filter(frame.actor))
     )
-    parts = []
-    for plain, kind in ((keys.item_plain, work), (keys.case_plain, whole)):
+    found: tuple[list[Select[Any]], list[Select[Any]]] = ([], [])
+    for parts, plain, kind in (
+        (found[0], keys.item_plain, work),
+        (found[1], keys.case_plain, whole),
+    ):
         if plain:
             parts.append(select(*columns).where(rows.scope_key.in_(plain), *kind, *conditions))
         if keys.asked and (kind is work or frame.agency_id is None):
             parts.append(
                 select(*columns).where(rows.scope_key.in_(keys.asked), *kind, *conditions, allowed)
             )
-    return parts
+    return found
 
 
 def visible(frame: Frame) -> Select[tuple[int]]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     Select,
     String,
+    bindparam,
     case,
     false,
     func,
@@ -28,7 +29,8 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 
 from app.models import Case, Escalation, StallEntry, User, WorkItem
-from app.services import access
+from app.models.base import UTCDateTime
+from app.services import access, queues
 from app.services.supervision import keys
 from app.services.supervision.view import Frame
 
@@ -42,6 +44,11 @@ REASONS = (
     "review_overdue",
     "no_activity",
 )
+# The moment of the listing and the start of its last 24 hours, bound when it runs: a statement
+# is built once per standing and filter shape (``statement``) and run with these.
+NOW = bindparam("now", type_=UTCDateTime())
+NEW_SINCE = bindparam("new_since", type_=UTCDateTime())
+_BUILT: dict[tuple[Any, ...], Select[Any]] = {}
 # Reasons about one piece of work (the rest are about a case as a whole, and have no worker).
 ITEM_REASONS = ("overdue_step", "unclaimed")
 Entry = StallEntry
@@ -54,13 +61,13 @@ def _fresh(condition: Any) -> Any:
     return case((condition, 1), else_=0)
 
 
-def _stalls(frame: Frame) -> list[Select[Any]]:
-    """The read model's rows in view and late now (a row per key: the same stall may come more
-    than once)."""
+def _stalls(frame: Frame) -> tuple[list[Select[Any]], list[Select[Any]]]:
+    """The read model's rows in view and late now: (about work, each once; about a case as a
+    whole, a row per key: the same stall may come more than once)."""
     fresh = case(
         (Entry.reason == "held", false()),
-        (Entry.reason == "error", Entry.fresh_at > frame.new_since),
-        else_=Entry.stalled_at > frame.new_since,
+        (Entry.reason == "error", Entry.fresh_at > NEW_SINCE),
+        else_=Entry.stalled_at > NEW_SINCE,
     )
     columns = [
         Entry.reason,
@@ -71,7 +78,7 @@ def _stalls(frame: Frame) -> list[Select[Any]]:
         _fresh(fresh).label("fresh"),
         Entry.id.label("entry_id"),
     ]
-    conditions = [Entry.stalled_at <= frame.now]
+    conditions = [Entry.stalled_at <= NOW]
     if frame.worker_id is not None:
         conditions += [Entry.reason.in_(ITEM_REASONS), Entry.assignee_id == frame.worker_id]
     return keys.keyed(frame, Entry, columns, *conditions)
@@ -94,7 +101,7 @@ def escalated(frame: Frame) -> Select[Any]:
             Escalation.case_id,
             Escalation.created_at.label("stalled_at"),
             Escalation.work_item_id.label("item_id"),
-            _fresh(Escalation.created_at > frame.new_since).label("fresh"),
+            _fresh(Escalation.created_at > NEW_SINCE).label("fresh"),
             sql_cast(null(), Entry.id.type).label("entry_id"),
         )
         .outerjoin(EscalatedItem, EscalatedItem.id == Escalation.work_item_id)
@@ -104,21 +111,56 @@ def escalated(frame: Frame) -> Select[Any]:
 
 def statement(
     frame: Frame, chosen: list[str], stage: str | None, first: int, last: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement for a page of the list and the counts above it, with its parameters. Built
+    once per standing of the supervisor (what ``access`` and their scope depend on) and filter
+    shape: building it costs more than running it."""
+    actor, scope = frame.actor, frame.scope
+    shape = (
+        actor.id,
+        actor.role,
+        actor.agency_id,
+        tuple(queues.queues_of(actor)),
+        tuple(sorted(scope.agency_ids)),
+        tuple(sorted(scope.queues)),
+        tuple(sorted(scope.group_queues)),
+        frame.queue,
+        frame.agency_id,
+        frame.worker_id,
+        frame.new_only,
+        tuple(chosen),
+        stage,
+        first,
+        last,
+    )
+    built = _BUILT.get(shape)
+    if built is None:
+        if len(_BUILT) >= 512:
+            _BUILT.clear()
+        built = _BUILT[shape] = _build(frame, chosen, stage, first, last)
+    return built, {"now": frame.now, "new_since": frame.new_since}
+
+
+def _at_stage(stmt: Select[Any], rows: Any, stage: str | None) -> Select[Any]:
+    """Narrowed to the cases at one stage, when a stage is chosen."""
+    if not stage:
+        return stmt
+    return stmt.where(rows.c.case_id.in_(select(Case.id).where(Case.stage == stage)))
+
+
+def _build(
+    frame: Frame, chosen: list[str], stage: str | None, first: int, last: int
 ) -> Select[Any]:
     """One statement for a page of the list and the counts above it. The stalls in view are
     gathered once, each once (by reason and what is stuck); from them come one row of counts
     (``n_<reason>`` per reason, ``fresh_count``) and, joined to it, the rows ``first``..``last``
     of the chosen reasons in lateness order (none: one row of counts alone)."""
-    rows = union_all(*_stalls(frame), escalated(frame)).subquery("candidates")
-    conditions = []
-    if stage:
-        conditions.append(
-            rows.c.case_id.in_(
-                select(Case.id).where(Case.id == rows.c.case_id, Case.stage == stage)
-            )
-        )
-    each = (
-        select(
+    work, whole = _stalls(frame)
+    once = union_all(*work, escalated(frame)).subquery("once")
+    parts = [_at_stage(select(once), once, stage)]
+    if whole:
+        rows = union_all(*whole).subquery("whole")
+        grouped = select(
             rows.c.reason,
             rows.c.source_id,
             func.min(rows.c.case_id).label("case_id"),
@@ -126,12 +168,12 @@ def statement(
             func.min(rows.c.item_id).label("item_id"),
             func.max(rows.c.fresh).label("fresh"),
             func.min(rows.c.entry_id).label("entry_id"),
-        )
-        .where(*conditions)
-        .group_by(rows.c.reason, rows.c.source_id)
-    )
+        ).group_by(rows.c.reason, rows.c.source_id)
+        parts.append(_at_stage(grouped, rows, stage))
+    gathered = union_all(*parts).subquery("gathered")
+    each = select(gathered)
     if frame.new_only:
-        each = each.having(func.max(rows.c.fresh) == 1)
+        each = each.where(gathered.c.fresh == 1)
     listed = each.cte("stalled").prefix_with("MATERIALIZED")
     counts = select(
         *(func.count().filter(listed.c.reason == key).label(f"n_{key}") for key in REASONS),

@@ -32,7 +32,7 @@ REASONS = {
     "held": _l("一時停止している"),
     "escalated": _l("ほかの係長・課長から回された"),
 }
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # rows a page: the bulk actions below stay within reach
 # The most rows one listing returns when the caller asks for all of them (the daily digest).
 ALL_ROWS = 5000
 
@@ -108,11 +108,11 @@ def listing(
     )
     chosen = [flt.reason] if flt.reason in REASONS else list(REASONS)
     page = max(1, page)
-    stmt = readers.statement(frame, chosen, flt.stage, (page - 1) * size + 1, page * size)
+    stmt, values = readers.statement(frame, chosen, flt.stage, (page - 1) * size + 1, page * size)
     counts = {key: 0 for key in REASONS}
     rows = []
     fresh = 0
-    for found in db.session.execute(stmt):
+    for found in db.session.execute(stmt, values):
         m = found._mapping
         counts = {key: int(m[f"n_{key}"] or 0) for key in REASONS}
         fresh = int(m["fresh_count"] or 0)
@@ -127,7 +127,7 @@ def listing(
         actor,
         detail={"count": total, "page": page, "reason": flt.reason, "queue": flt.queue},
     )
-    db.session.commit()
+    audit.commit_read()
     return StalledPage(
         rows=rows,
         counts=counts,

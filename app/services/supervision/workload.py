@@ -64,7 +64,7 @@ def workload(actor: User, now: datetime | None = None) -> tuple[list[Load], list
     )
     worker_rows = [_load(str(key), names.get(key, "-"), row, now) for *row, key in worker_rows_raw]
     audit.record("workload.view", "work_item", None, actor, detail={"queues": len(queues)})
-    db.session.commit()
+    audit.commit_read()
     return sorted(worker_rows, key=_busiest), sorted(queue_rows, key=_busiest)
 
 
