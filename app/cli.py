@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.services import definitions, demo, demo_cases, events, instances, metrics, users, webhooks
 from app.services.errors import ServiceError
+from app.services.supervision import flows
 
 kasane = AppGroup("kasane", help="Kasane の運用コマンド")
 
@@ -98,6 +99,7 @@ def worker_command(interval: float, once: bool) -> None:
             metrics.WORKER_ROUNDS.labels("failed").inc()
             fired = 0
         webhooks.worker_round()  # outbound events due now; a failure never stops the worker
+        _roll_up_flows()
         if fired:
             click.echo(f"タイマーを {fired} 件処理しました")
         # A round that fired something while more are due goes on at once: a batch of 100 every
@@ -108,6 +110,16 @@ def worker_command(interval: float, once: bool) -> None:
             break
         if not more:
             _idle(interval, stopping)
+
+
+def _roll_up_flows() -> None:
+    """Add the new path steps to the supervisors' daily tallies (the heatmap's flows); a failure
+    waits for the next round."""
+    try:
+        flows.roll_up()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.warning("flow roll-up failed: %s", exc.__class__.__name__)
 
 
 def _due_now() -> bool:

@@ -251,6 +251,13 @@ def fill(app) -> str:  # noqa: ANN001 - Flask app
         readmodel.rebuild(db.session)
         db.session.commit()
         print(f"  read model rebuilt in {time.perf_counter() - began:.1f} s", flush=True)
+        # The timer worker adds the path steps up per supervisor and day as they come.
+        from app.services.supervision import flows
+
+        began = time.perf_counter()
+        while flows.roll_up():
+            pass
+        print(f"  flows tallied in {time.perf_counter() - began:.1f} s", flush=True)
         # What autovacuum does on a live server: statistics, and the visibility map for index-only scans.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(

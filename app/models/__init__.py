@@ -13,6 +13,8 @@ from app.models.settings import Setting
 from app.models.supervision import (
     CaseKey,
     Escalation,
+    FlowTally,
+    FlowTallyMark,
     StallEntry,
     StepLimit,
     SupervisorScope,
@@ -46,6 +48,8 @@ __all__ = [
     "StallEntry",
     "WaitEntry",
     "CaseKey",
+    "FlowTally",
+    "FlowTallyMark",
     "StepLimit",
     "SupervisorScope",
     "ProcessDraft",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, TypeDecorator
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -70,3 +70,23 @@ def _days_after_sqlite(element: days_after, compiler: Any, **kw: Any) -> str:
         f"strftime('%Y-%m-%d %H:%M:%f', {compiler.process(moment, **kw)}, "
         f"'+' || {compiler.process(days, **kw)} || ' days')"
     )
+
+
+class utc_day(FunctionElement):  # noqa: N801 - reads as SQL
+    """SQL: the UTC calendar day of a UTC timestamp column, on both databases."""
+
+    type = Date()
+    inherit_cache = True
+    name = "utc_day"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_pg(element: utc_day, compiler: Any, **kw: Any) -> str:
+    (moment,) = list(element.clauses)
+    return f"CAST(timezone('UTC', {compiler.process(moment, **kw)}) AS DATE)"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: Any, **kw: Any) -> str:
+    (moment,) = list(element.clauses)
+    return f"date({compiler.process(moment, **kw)})"

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -163,3 +172,27 @@ class CaseKey(db.Model):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), primary_key=True)
     scope_key: Mapped[str] = mapped_column(String(90), primary_key=True)
+
+
+class FlowTally(db.Model):
+    """How many times the cases a supervisor could see took one sequence flow of a process on one
+    day (UTC), for the heatmap's throughput over long periods: added to by the timer worker from
+    the path steps (``services.supervision.flows``), up to ``FlowTallyMark``."""
+
+    __tablename__ = "flow_tally"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    taken: Mapped[int] = mapped_column(Integer)
+
+
+class FlowTallyMark(db.Model):
+    """The last path step a supervisor's tallies hold (later ones are counted as they are read)."""
+
+    __tablename__ = "flow_tally_mark"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    last_step_id: Mapped[int] = mapped_column(Integer)

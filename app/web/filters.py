@@ -64,7 +64,7 @@ def person_options(people: Iterable[Any], picked: str | None = None) -> Markup:
     return Markup(
         "".join(
             f'<option value="{escape(person.username)}"'
-            f'{" selected" if person.username == picked else ""}>{escape(person.display_name)}'
+            f"{' selected' if person.username == picked else ''}>{escape(person.display_name)}"
             "</option>"
             for person in people
         )

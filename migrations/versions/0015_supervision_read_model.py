@@ -8,7 +8,8 @@ The scope keys of each case (the agencies on it, the queues of its open work); o
 possible stall of a case (overdue step, unclaimed work, a long message wait, no activity, a late
 plan review, an engine error, a hold) and per scope key, with the moment it becomes late; one row
 per open work item and waiting event and per scope key. The supervisors' views read the keys they
-oversee on one index each. Filled here from the existing rows.
+oversee on one index each. Filled here from the existing rows. Per supervisor, daily tallies of
+the flows cases took (filled by the timer worker).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,12 +85,33 @@ def upgrade():
     with op.batch_alter_table('case_key', schema=None) as batch_op:
         batch_op.create_index('ix_case_key_key', ['scope_key', 'case_id'], unique=False)
 
+    op.create_table(
+        'flow_tally',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('process_key', sa.String(length=120), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('source_id', sa.String(length=120), nullable=False),
+        sa.Column('target_id', sa.String(length=120), nullable=False),
+        sa.Column('taken', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_flow_tally_user_id_user_account')),
+        sa.PrimaryKeyConstraint('user_id', 'process_key', 'day', 'source_id', 'target_id', name=op.f('pk_flow_tally')),
+    )
+    op.create_table(
+        'flow_tally_mark',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('last_step_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_flow_tally_mark_user_id_user_account')),
+        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_flow_tally_mark')),
+    )
+
     from app.services.supervision import readmodel
 
     readmodel.rebuild(op.get_bind())
 
 
 def downgrade():
+    op.drop_table('flow_tally_mark')
+    op.drop_table('flow_tally')
     with op.batch_alter_table('case_key', schema=None) as batch_op:
         batch_op.drop_index('ix_case_key_key')
     op.drop_table('case_key')

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, union_all
 
 from app.extensions import db
-from app.models import Case, PathStep, User, WaitEntry
+from app.models import Case, User, WaitEntry
 from app.models.base import utcnow
 from app.services import audit, definitions
 from app.services.errors import Forbidden
-from app.services.supervision import keys, view
+from app.services.supervision import flows, keys, view
 from app.services.supervision import scope as scopes
 
 Wait = WaitEntry
@@ -192,19 +192,9 @@ def throughput(
     actor: User, process_key: str, days: int, now: datetime | None = None
 ) -> dict[str, int]:
     """Per sequence flow ("source>target"): how many times cases in scope went along it in the
-    last ``days`` days."""
+    last ``days`` days (``flows``: tallied per day by the timer worker, the rest counted now)."""
     scope = require(actor, "heatmap.view")
-    now = now or utcnow()
-    stmt = (
-        select(PathStep.source_id, PathStep.target_id, func.count())
-        .where(
-            PathStep.process_key == process_key,
-            PathStep.taken_at >= now - timedelta(days=days),
-            PathStep.case_id.in_(keys.visible(_frame(actor, scope, now))),
-        )
-        .group_by(PathStep.source_id, PathStep.target_id)
-    )
-    return {f"{source}>{target}": count for source, target, count in db.session.execute(stmt)}
+    return flows.counted(actor, scope, process_key, days, now or utcnow())
 
 
 def _days(delta: timedelta) -> float:

@@ -106,7 +106,10 @@ def replace(user: User, agency_codes: list[str], group_keys: list[str], actor: U
     if unknown:
         message = _("一覧にない機関・キューが選ばれています。選び直してください。")
         raise InvalidInput(message, fields={"scope": message})
+    from app.services.supervision import flows  # flows reads scopes
+
     memo.forget()
+    flows.forget(user.id)  # tallied under the old scope: counted again under the new one
     db.session.execute(delete(SupervisorScope).where(SupervisorScope.user_id == user.id))
     for code in sorted(set(agency_codes)):
         db.session.add(SupervisorScope(user_id=user.id, agency_id=agencies[code]))

@@ -1,0 +1,195 @@
+"""Which flows cases took, for the heatmap: per sequence flow, how many times the cases a
+supervisor can see went along it in a period.
+
+A year of steps is too many to count at every look, so the timer worker adds each supervisor's
+steps up per day (``FlowTally``, to ``FlowTallyMark``: ``roll_up``), counting the steps of the
+cases that supervisor can see as it adds them. A look adds the tallies of the period's whole days
+to the steps counted as they are: those of the period's first (partial) day and those after the
+mark (the last minutes). A changed scope drops the supervisor's tallies; the next round counts
+their whole history again, and until then every step is counted as it is read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Select,
+    delete,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    union,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Case, CaseKey, FlowTally, FlowTallyMark, PathStep, User
+from app.models.base import utc_day, utcnow
+from app.services import access
+from app.services.supervision import keys, view
+from app.services.supervision import scope as scopes
+
+# Path steps added to one supervisor's tallies in one transaction (a first round of a large
+# history takes several).
+BATCH = 200_000
+
+
+def counted(
+    actor: User, scope: scopes.Scope, process_key: str, days: int, now: datetime
+) -> dict[str, int]:
+    """Per flow ("source>target"): the times the cases in view went along it in the last
+    ``days`` days (tallied whole days plus the steps counted as they are)."""
+    start = now - timedelta(days=days)
+    first_day = start.astimezone(UTC).date()
+    next_midnight = datetime.combine(first_day + timedelta(days=1), time(), tzinfo=UTC)
+    mark = db.session.scalar(
+        select(FlowTallyMark.last_step_id).where(FlowTallyMark.user_id == actor.id)
+    )
+    frame = view.Frame(actor=actor, scope=scope, now=now)
+    first = [PathStep.taken_at >= start, PathStep.taken_at < next_midnight]
+    later = [PathStep.taken_at >= next_midnight]
+    if mark is not None:
+        later.append(PathStep.id > mark)
+    steps = union(
+        *(
+            part
+            for period in (first, later)
+            for part in _seen(frame, PathStep.process_key == process_key, *period)
+        )
+    ).subquery("steps")
+    found: dict[str, int] = {}
+    for source, target, taken in db.session.execute(
+        select(steps.c.source_id, steps.c.target_id, func.count()).group_by(
+            steps.c.source_id, steps.c.target_id
+        )
+    ):
+        found[f"{source}>{target}"] = found.get(f"{source}>{target}", 0) + int(taken)
+    if mark is None:
+        return found
+    for source, target, taken in db.session.execute(
+        select(FlowTally.source_id, FlowTally.target_id, func.sum(FlowTally.taken))
+        .where(
+            FlowTally.user_id == actor.id,
+            FlowTally.process_key == process_key,
+            FlowTally.day > first_day,
+        )
+        .group_by(FlowTally.source_id, FlowTally.target_id)
+    ):
+        found[f"{source}>{target}"] = found.get(f"{source}>{target}", 0) + int(taken)
+    return found
+
+
+def _seen(frame: view.Frame, *conditions: Any) -> list[Select[Any]]:
+    """The path steps (id, flow) of the cases in view, each step asked of its case's keys: for
+    the few steps counted as they are (one SELECT per kind of key; a step may come twice, as a
+    set of steps it counts once)."""
+    found = keys.of_frame(frame)
+    columns = (PathStep.id, PathStep.source_id, PathStep.target_id)
+
+    def keyed(scope_keys: list[str]) -> Any:
+        return exists().where(
+            CaseKey.case_id == PathStep.case_id, CaseKey.scope_key.in_(scope_keys)
+        )
+
+    parts = []
+    if found.case_plain:
+        parts.append(select(*columns).where(*conditions, keyed(found.case_plain)))
+    if found.asked:
+        allowed = select(Case.id).where(
+            Case.id == PathStep.case_id, access.case_filter(frame.actor)
+        )
+        parts.append(select(*columns).where(*conditions, keyed(found.asked), exists(allowed)))
+    return parts or [select(*columns).where(false())]
+
+
+def roll_up(now: datetime | None = None) -> int:
+    """Add the new path steps to each active supervisor's daily tallies (the timer worker's
+    round); returns how many path steps were gone through, over all supervisors. Two workers
+    never add the
+    same steps: each supervisor's mark is locked while their steps are added."""
+    now = now or utcnow()
+    added = 0
+    supervisors = list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == scopes.SUPERVISOR, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+    for supervisor in supervisors:
+        added += _roll_up_one(supervisor, now)
+    return added
+
+
+def _roll_up_one(supervisor: User, now: datetime) -> int:
+    user_id = supervisor.id
+    last = db.session.scalar(select(func.max(PathStep.id))) or 0
+    # The mark's row is written first: the lock that keeps a second worker out until commit.
+    locked = db.session.execute(
+        update(FlowTallyMark)
+        .where(FlowTallyMark.user_id == user_id)
+        .values(last_step_id=FlowTallyMark.last_step_id)
+    )
+    if locked.rowcount == 0:
+        try:
+            db.session.add(FlowTallyMark(user_id=user_id, last_step_id=0))
+            db.session.flush()
+        except IntegrityError:  # another worker made it just now: its round counts these
+            db.session.rollback()
+            return 0
+    mark = db.session.scalar(
+        select(FlowTallyMark.last_step_id).where(FlowTallyMark.user_id == user_id)
+    )
+    upto = min(last, mark + BATCH)
+    if upto <= mark:
+        db.session.commit()
+        return 0
+    scope = scopes.of(supervisor)
+    visible = keys.visible(view.Frame(actor=supervisor, scope=scope, now=now))
+    day = utc_day(PathStep.taken_at)
+    steps = (
+        select(
+            PathStep.process_key,
+            day.label("day"),
+            PathStep.source_id,
+            PathStep.target_id,
+            func.count().label("taken"),
+        )
+        .where(PathStep.id > mark, PathStep.id <= upto, PathStep.case_id.in_(visible))
+        .group_by(PathStep.process_key, day, PathStep.source_id, PathStep.target_id)
+        .subquery("steps")
+    )
+    rows = select(
+        literal(user_id, Integer).label("user_id"),
+        steps.c.process_key,
+        steps.c.day,
+        steps.c.source_id,
+        steps.c.target_id,
+        steps.c.taken,
+    ).where(steps.c.taken > 0)
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    add = dialect.insert(FlowTally).from_select(
+        ["user_id", "process_key", "day", "source_id", "target_id", "taken"], rows
+    )
+    add = add.on_conflict_do_update(
+        index_elements=["user_id", "process_key", "day", "source_id", "target_id"],
+        set_={"taken": FlowTally.taken + add.excluded.taken},
+    )
+    db.session.execute(add)
+    db.session.execute(
+        update(FlowTallyMark).where(FlowTallyMark.user_id == user_id).values(last_step_id=upto)
+    )
+    db.session.commit()
+    return upto - mark
+
+
+def forget(user_id: int) -> None:
+    """Drop a supervisor's tallies (their scope changed: the next round counts again)."""
+    db.session.execute(delete(FlowTally).where(FlowTally.user_id == user_id))
+    db.session.execute(delete(FlowTallyMark).where(FlowTallyMark.user_id == user_id))

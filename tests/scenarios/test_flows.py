@@ -1,0 +1,103 @@
+"""The heatmap's flows: how many times the cases a supervisor can see took each sequence flow in a
+period, the same before and after the timer worker tallies them per day, with steps after the
+tally and on the period's first day counted as they are; a changed scope counts again; a
+supervisor of another agency counts none of these."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import FlowTally, PathStep, User
+from app.models.base import utcnow
+from app.services import users
+from app.services.supervision import flows, heatmap
+from app.services.supervision import scope as scopes
+from tests.harness import Flow, first_assessment
+
+PASSWORD = "Scenario-Kasane-2026!"
+
+
+def _oversee(flow: Flow, username: str, *agency_codes: str) -> User:
+    supervisor = flow.user(username)
+    scopes.replace(supervisor, list(agency_codes), [], flow.user("demo-admin"))
+    db.session.commit()
+    return supervisor
+
+
+def _expected(case_ids: list[int], days: int) -> dict[str, int]:
+    since = utcnow() - timedelta(days=days)
+    taken = Counter(
+        f"{source}>{target}"
+        for source, target in db.session.execute(
+            select(PathStep.source_id, PathStep.target_id).where(
+                PathStep.case_id.in_(case_ids),
+                PathStep.process_key == "support_case",
+                PathStep.taken_at >= since,
+            )
+        )
+    )
+    return dict(taken)
+
+
+def test_flows_are_the_same_counted_now_or_tallied(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    first = flow.open_case().id
+    flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
+    flow.pass_days(2)
+    second = flow.open_case(title="【テスト】二件目").id
+    expected = _expected([first, second], 7)
+    assert expected and sum(expected.values()) > 2
+    assert heatmap.throughput(supervisor, "support_case", 7) == expected  # nothing tallied yet
+
+    assert flows.roll_up() > 0
+    assert db.session.scalar(select(FlowTally.taken).limit(1))
+    assert flows.roll_up() == 0  # nothing new: a second round adds nothing twice
+    assert heatmap.throughput(supervisor, "support_case", 7) == expected
+
+    # Steps after the tally are counted as they are, until the next round.
+    [item] = flow.open_items()
+    flow.complete(item.element_id, "demo-elderly", first_assessment("window"))
+    expected = _expected([first, second], 7)
+    assert heatmap.throughput(supervisor, "support_case", 7) == expected
+    flows.roll_up()
+    assert heatmap.throughput(supervisor, "support_case", 7) == expected
+
+    # The period's first day holds only part of that day's tally: counted step by step.
+    flow.pass_days(5.5)
+    assert heatmap.throughput(supervisor, "support_case", 6) == _expected([first, second], 6)
+    assert heatmap.throughput(supervisor, "support_case", 30) == _expected([first, second], 30)
+
+    # Another agency's supervisor counts none of these cases' steps, tallied or not.
+    other = users.create_user(
+        "sv-child-flows", "子ども係長", PASSWORD, "supervisor", agency_id=_agency_id("child-center")
+    )
+    db.session.commit()
+    flows.roll_up()
+    assert heatmap.throughput(other, "support_case", 30) == {}
+
+
+def test_a_changed_scope_counts_again(flow: Flow) -> None:
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    case_id = flow.open_case().id
+    flows.roll_up()
+    assert heatmap.throughput(supervisor, "support_case", 30) == _expected([case_id], 30)
+
+    supervisor = _oversee(flow, "demo-supervisor", "child-center")
+    assert not db.session.scalars(select(FlowTally).where(FlowTally.user_id == supervisor.id)).all()
+    assert heatmap.throughput(supervisor, "support_case", 30) == {}
+    flows.roll_up()
+    assert heatmap.throughput(supervisor, "support_case", 30) == {}
+
+    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    flows.roll_up()
+    assert heatmap.throughput(supervisor, "support_case", 30) == _expected([case_id], 30)
+
+
+def _agency_id(code: str) -> int:
+    from app.models import Agency
+
+    return db.session.scalar(select(Agency.id).where(Agency.code == code))
