@@ -107,6 +107,15 @@ class Flow:
             )
         ]
 
+    def oversee(self, username: str, *agency_codes: str) -> User:
+        """The supervisor ``username``, set (by the administrator) to oversee these agencies."""
+        from app.services.supervision import scope as scopes
+
+        supervisor = self.user(username)
+        scopes.replace(supervisor, list(agency_codes), [], self.user("demo-admin"))
+        db.session.commit()
+        return supervisor
+
     def instances(self) -> list[ProcessInstance]:
         return list(
             db.session.scalars(

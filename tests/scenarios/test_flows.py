@@ -11,21 +11,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import FlowTally, PathStep, User
+from app.models import FlowTally, PathStep
 from app.models.base import utcnow
 from app.services import users
 from app.services.supervision import flows, heatmap
-from app.services.supervision import scope as scopes
 from tests.harness import Flow, first_assessment
 
 PASSWORD = "Scenario-Kasane-2026!"
-
-
-def _oversee(flow: Flow, username: str, *agency_codes: str) -> User:
-    supervisor = flow.user(username)
-    scopes.replace(supervisor, list(agency_codes), [], flow.user("demo-admin"))
-    db.session.commit()
-    return supervisor
 
 
 def _expected(case_ids: list[int], days: int) -> dict[str, int]:
@@ -44,7 +36,7 @@ def _expected(case_ids: list[int], days: int) -> dict[str, int]:
 
 
 def test_flows_are_the_same_counted_now_or_tallied(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     first = flow.open_case().id
     flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
     flow.pass_days(2)
@@ -81,18 +73,18 @@ def test_flows_are_the_same_counted_now_or_tallied(flow: Flow) -> None:
 
 
 def test_a_changed_scope_counts_again(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     case_id = flow.open_case().id
     flows.roll_up()
     assert heatmap.throughput(supervisor, "support_case", 30) == _expected([case_id], 30)
 
-    supervisor = _oversee(flow, "demo-supervisor", "child-center")
+    supervisor = flow.oversee("demo-supervisor", "child-center")
     assert not db.session.scalars(select(FlowTally).where(FlowTally.user_id == supervisor.id)).all()
     assert heatmap.throughput(supervisor, "support_case", 30) == {}
     flows.roll_up()
     assert heatmap.throughput(supervisor, "support_case", 30) == {}
 
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flows.roll_up()
     assert heatmap.throughput(supervisor, "support_case", 30) == _expected([case_id], 30)
 

@@ -14,17 +14,9 @@ from app.models import Agency, AuditEvent, ProcessInstance, StepLimit, User, Wor
 from app.services import settings, users
 from app.services.errors import Forbidden, InvalidInput
 from app.services.supervision import actions, holds, stalled
-from app.services.supervision import scope as scopes
 from tests.harness import Flow, decided_plan, first_assessment
 
 PASSWORD = "Scenario-Kasane-2026!"
-
-
-def _oversee(flow: Flow, username: str, *agency_codes: str) -> User:
-    supervisor = flow.user(username)
-    scopes.replace(supervisor, list(agency_codes), [], flow.user("demo-admin"))
-    db.session.commit()
-    return supervisor
 
 
 def _reasons(supervisor: User, **filters: object) -> dict[str, list[stalled.StalledRow]]:
@@ -36,7 +28,7 @@ def _reasons(supervisor: User, **filters: object) -> dict[str, list[stalled.Stal
 
 
 def test_a_step_past_its_limit_appears_with_its_lateness_and_leaves_when_done(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     assert _reasons(supervisor) == {}
 
@@ -52,7 +44,7 @@ def test_a_step_past_its_limit_appears_with_its_lateness_and_leaves_when_done(fl
 
 
 def test_the_municipalitys_step_limit_overrides_the_diagram(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     [item] = flow.open_items()
     db.session.add(StepLimit(process_key=item.process_key, element_id=item.element_id, days=1))
@@ -63,7 +55,7 @@ def test_the_municipalitys_step_limit_overrides_the_diagram(flow: Flow) -> None:
 
 
 def test_an_instance_in_error_and_an_idle_case_are_listed(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     [instance] = flow.instances()
     instance.error = "スクリプトの失敗"
@@ -87,14 +79,14 @@ def test_a_supervisor_of_another_agency_sees_none_of_these_cases(flow: Flow) -> 
     db.session.commit()
     assert stalled.listing(other, stalled.StalledFilter()).rows == []
     # Overseeing the elderly window is data the administrator sets; then the case is seen.
-    _oversee(flow, "sv-child", "elderly-center")
+    flow.oversee("sv-child", "elderly-center")
     assert _reasons(flow.user("sv-child"))["overdue_step"]
     with pytest.raises(Forbidden):
         stalled.listing(flow.user("demo-elderly"), stalled.StalledFilter())
 
 
 def test_bulk_reassign_moves_exactly_the_chosen_items_and_refuses_outsiders(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     ids = []
     for title in ("【テスト】一件目", "【テスト】二件目", "【テスト】三件目"):
         flow.open_case(title=title)
@@ -135,7 +127,7 @@ def _agency(code: str) -> Agency:
 
 
 def test_thresholds_are_settings(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     settings.update("unclaimed_after_days", 1, flow.user("demo-admin"))
     db.session.commit()
     flow.open_case()
@@ -145,7 +137,7 @@ def test_thresholds_are_settings(flow: Flow) -> None:
 
 
 def test_a_plan_past_its_review_is_listed_until_something_is_recorded(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center", "poverty-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center", "poverty-center")
     decided_plan(flow, review_in_days=5)
     assert flow.refresh().review_due_on is not None
     flow.pass_days(5 + 7)  # the review date, then the stall days: not yet a whole day late
@@ -169,7 +161,7 @@ def test_a_plan_past_its_review_is_listed_until_something_is_recorded(flow: Flow
 
 
 def test_a_stopped_instance_is_listed_and_retry_continues_it(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
     flow.complete(
@@ -199,7 +191,7 @@ def test_a_stopped_instance_is_listed_and_retry_continues_it(flow: Flow) -> None
 def test_due_change_and_note_are_on_the_case_timeline(flow: Flow) -> None:
     from app.services import case_view
 
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     [item] = flow.open_items()
     flow.pass_days(5)
@@ -225,7 +217,7 @@ def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:
     from app.models import Case
     from app.services import case_view
 
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     [item] = flow.open_items()
     with pytest.raises(InvalidInput):
@@ -247,7 +239,7 @@ def test_a_supervisor_ends_a_case_that_must_not_go_on(flow: Flow) -> None:
 def test_a_supervisor_searches_cases_of_the_scope_by_stage_agency_and_worker(flow: Flow) -> None:
     from app.services import case_list
 
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case(title="【テスト】介護の世帯")
     [item] = flow.open_items()
     actions.reassign_many([item.id], "demo-elderly", supervisor)

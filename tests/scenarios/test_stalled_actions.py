@@ -17,18 +17,11 @@ from tests.harness import Flow, first_assessment
 PASSWORD = "Scenario-Kasane-2026!"
 
 
-def _oversee(flow: Flow, username: str, *agency_codes: str) -> User:
-    supervisor = flow.user(username)
-    scopes.replace(supervisor, list(agency_codes), [], flow.user("demo-admin"))
-    db.session.commit()
-    return supervisor
-
-
 def _supervisor(flow: Flow, username: str, *agency_codes: str) -> User:
     agency = db.session.scalar(select(Agency).where(Agency.code == "child-center"))
     users.create_user(username, f"{username} 係長", PASSWORD, "supervisor", agency_id=agency.id)
     db.session.commit()
-    return _oversee(flow, username, *agency_codes)
+    return flow.oversee(username, *agency_codes)
 
 
 def _rows(supervisor: User, **filters: object) -> list[stalled.StalledRow]:
@@ -36,7 +29,7 @@ def _rows(supervisor: User, **filters: object) -> list[stalled.StalledRow]:
 
 
 def test_a_held_case_does_not_move_until_it_is_resumed(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
     [item] = flow.open_items()
@@ -74,7 +67,7 @@ def test_a_held_case_does_not_move_until_it_is_resumed(flow: Flow) -> None:
 
 
 def test_timers_of_a_held_case_wait_and_fire_once_it_is_resumed(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
     flow.complete(
@@ -113,7 +106,7 @@ def test_holding_a_case_outside_the_scope_is_refused_and_audited(flow: Flow) -> 
 def test_a_case_handed_to_another_supervisor_waits_on_their_list_until_dealt_with(
     flow: Flow,
 ) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     colleague = _supervisor(flow, "sv-elderly-2", "elderly-center")
     outsider = _supervisor(flow, "sv-child-only", "child-center")
     flow.open_case()
@@ -144,7 +137,7 @@ def test_a_case_handed_to_another_supervisor_waits_on_their_list_until_dealt_wit
 
 
 def test_a_row_about_the_case_as_a_whole_is_acted_on_by_its_case(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     colleague = _supervisor(flow, "sv-elderly-2", "elderly-center")
     outsider = _supervisor(flow, "sv-child-only", "child-center")
     flow.open_case()
@@ -188,7 +181,7 @@ def test_a_row_about_the_case_as_a_whole_is_acted_on_by_its_case(flow: Flow) -> 
 def test_a_long_list_is_read_page_by_page_in_lateness_order_with_exact_counts(
     flow: Flow,
 ) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     for n in range(5):
         flow.open_case(title=f"【テスト】{n}件目")
         flow.pass_days(1)
@@ -208,7 +201,7 @@ def test_a_long_list_is_read_page_by_page_in_lateness_order_with_exact_counts(
 
 
 def test_what_became_stuck_in_the_last_day_is_new(flow: Flow) -> None:
-    supervisor = _oversee(flow, "demo-supervisor", "elderly-center")
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
     flow.open_case()
     flow.pass_days(3.5)  # due in 3 days: overdue half a day ago
     page = stalled.listing(supervisor, stalled.StalledFilter())
