@@ -72,21 +72,22 @@ def _days_after_sqlite(element: days_after, compiler: Any, **kw: Any) -> str:
     )
 
 
-class utc_day(FunctionElement):  # noqa: N801 - reads as SQL
-    """SQL: the UTC calendar day of a UTC timestamp column, on both databases."""
+class local_day(FunctionElement):  # noqa: N801 - reads as SQL
+    """SQL: the calendar day in Japan of a UTC timestamp column, on both databases (Japan keeps
+    no summer time: nine hours ahead of UTC all year)."""
 
     type = Date()
     inherit_cache = True
-    name = "utc_day"
+    name = "local_day"
 
 
-@compiles(utc_day, "postgresql")
-def _utc_day_pg(element: utc_day, compiler: Any, **kw: Any) -> str:
+@compiles(local_day, "postgresql")
+def _local_day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
     (moment,) = list(element.clauses)
-    return f"CAST(timezone('UTC', {compiler.process(moment, **kw)}) AS DATE)"
+    return f"CAST(timezone('Asia/Tokyo', {compiler.process(moment, **kw)}) AS DATE)"
 
 
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: Any, **kw: Any) -> str:
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
     (moment,) = list(element.clauses)
-    return f"date({compiler.process(moment, **kw)})"
+    return f"date({compiler.process(moment, **kw)}, '+9 hours')"

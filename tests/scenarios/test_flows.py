@@ -1,12 +1,11 @@
 """The heatmap's flows: how many times the cases a supervisor can see took each sequence flow in a
-period, the same before and after the timer worker tallies them per day, with steps after the
-tally and on the period's first day counted as they are; a changed scope counts again; a
-supervisor of another agency counts none of these."""
+period of whole days, the same before and after the timer worker tallies them per day, with steps
+after the tally counted as they are; a changed scope counts again; a supervisor of another agency
+counts none of these."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -21,7 +20,7 @@ PASSWORD = "Scenario-Kasane-2026!"
 
 
 def _expected(case_ids: list[int], days: int) -> dict[str, int]:
-    since = utcnow() - timedelta(days=days)
+    since = flows.period_start(days, utcnow())
     taken = Counter(
         f"{source}>{target}"
         for source, target in db.session.execute(
@@ -58,7 +57,7 @@ def test_flows_are_the_same_counted_now_or_tallied(flow: Flow) -> None:
     flows.roll_up()
     assert heatmap.throughput(supervisor, "support_case", 7) == expected
 
-    # The period's first day holds only part of that day's tally: counted step by step.
+    # A period is whole days in Japan: the steps of the oldest days fall out day by day.
     flow.pass_days(5.5)
     assert heatmap.throughput(supervisor, "support_case", 6) == _expected([first, second], 6)
     assert heatmap.throughput(supervisor, "support_case", 30) == _expected([first, second], 30)

@@ -2,15 +2,15 @@
 supervisor can see went along it in a period.
 
 A year of steps is too many to count at every look, so the timer worker adds each supervisor's
-steps up per day (``FlowTally``, to ``FlowTallyMark``: ``roll_up``), counting the steps of the
-cases that supervisor can see as it adds them. A look adds the tallies of the period's whole days
-to the steps counted as they are: those of the period's first (partial) day and those after the
-mark (the last minutes). A changed scope drops the supervisor's tallies; the next round counts
+steps up per day in Japan (``FlowTally``, to ``FlowTallyMark``: ``roll_up``), counting the steps
+of the cases that supervisor can see as it adds them. A period is whole days (過去7日: today and
+the six days before); a look adds the period's tallies to the steps after the mark (the last
+minutes), counted as they are. A changed scope drops the supervisor's tallies; the next round counts
 their whole history again, and until then every step is counted as it is read."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -30,8 +30,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Case, CaseKey, FlowTally, FlowTallyMark, PathStep, User
-from app.models.base import utc_day, utcnow
-from app.services import access
+from app.models.base import local_day, utcnow
+from app.services import access, clock
 from app.services.supervision import keys, view
 from app.services.supervision import scope as scopes
 
@@ -40,36 +40,34 @@ from app.services.supervision import scope as scopes
 BATCH = 200_000
 
 
+def period_start(days: int, now: datetime) -> datetime:
+    """The start of the last ``days`` days: midnight in Japan, ``days - 1`` days before today."""
+    today = now.astimezone(clock.LOCAL).date()
+    return datetime.combine(today - timedelta(days=days - 1), time(), tzinfo=clock.LOCAL)
+
+
 def counted(
     actor: User, scope: scopes.Scope, process_key: str, days: int, now: datetime
 ) -> dict[str, int]:
     """Per flow ("source>target"): the times the cases in view went along it in the last
-    ``days`` days (tallied whole days plus the steps counted as they are)."""
-    start = now - timedelta(days=days)
-    first_day = start.astimezone(UTC).date()
-    next_midnight = datetime.combine(first_day + timedelta(days=1), time(), tzinfo=UTC)
+    ``days`` days (today and the days before, in Japan): the days tallied, plus the steps after
+    the tally counted as they are."""
+    start = period_start(days, now)
     mark = db.session.scalar(
         select(FlowTallyMark.last_step_id).where(FlowTallyMark.user_id == actor.id)
     )
     frame = view.Frame(actor=actor, scope=scope, now=now)
-    first = [PathStep.taken_at >= start, PathStep.taken_at < next_midnight]
-    later = [PathStep.taken_at >= next_midnight]
+    later = [PathStep.process_key == process_key, PathStep.taken_at >= start]
     if mark is not None:
         later.append(PathStep.id > mark)
-    steps = union(
-        *(
-            part
-            for period in (first, later)
-            for part in _seen(frame, PathStep.process_key == process_key, *period)
-        )
-    ).subquery("steps")
+    steps = union(*_seen(frame, *later)).subquery("steps")
     found: dict[str, int] = {}
     for source, target, taken in db.session.execute(
         select(steps.c.source_id, steps.c.target_id, func.count()).group_by(
             steps.c.source_id, steps.c.target_id
         )
     ):
-        found[f"{source}>{target}"] = found.get(f"{source}>{target}", 0) + int(taken)
+        found[f"{source}>{target}"] = int(taken)
     if mark is None:
         return found
     for source, target, taken in db.session.execute(
@@ -77,7 +75,7 @@ def counted(
         .where(
             FlowTally.user_id == actor.id,
             FlowTally.process_key == process_key,
-            FlowTally.day > first_day,
+            FlowTally.day >= start.date(),
         )
         .group_by(FlowTally.source_id, FlowTally.target_id)
     ):
@@ -152,7 +150,7 @@ def _roll_up_one(supervisor: User, now: datetime) -> int:
         return 0
     scope = scopes.of(supervisor)
     visible = keys.visible(view.Frame(actor=supervisor, scope=scope, now=now))
-    day = utc_day(PathStep.taken_at)
+    day = local_day(PathStep.taken_at)
     steps = (
         select(
             PathStep.process_key,

@@ -136,18 +136,33 @@ def _anything(frame: view.Frame) -> bool:
 
 def _fill(heat: dict[str, ElementHeat], waits: Any, now: datetime) -> None:
     """Per element: the count, the late ones, the oldest and the middle one or two waits."""
-    per = {"partition_by": waits.c.element_id}
+    if db.engine.dialect.name == "postgresql":
+        _fill_grouped(heat, waits, now)
+        return
+    # The waits once (materialized), counted per element, and numbered in order per element:
+    # the middle one or two are those numbered half the count.
+    once = select(waits).cte("once").prefix_with("MATERIALIZED")
+    per = (
+        select(
+            once.c.element_id,
+            func.count().label("count"),
+            func.sum(once.c.overdue).label("overdue"),
+            func.min(once.c.since).label("oldest"),
+        )
+        .group_by(once.c.element_id)
+        .subquery("per")
+    )
     ranked = select(
-        waits.c.element_id,
-        waits.c.since,
-        func.row_number().over(order_by=waits.c.since, **per).label("n"),
-        func.count().over(**per).label("count"),
-        func.sum(waits.c.overdue).over(**per).label("overdue"),
-        func.min(waits.c.since).over(**per).label("oldest"),
+        once.c.element_id,
+        once.c.since,
+        func.row_number().over(partition_by=once.c.element_id, order_by=once.c.since).label("n"),
     ).subquery("ranked")
-    middle = or_(ranked.c.n == (ranked.c.count + 1) / 2, ranked.c.n == (ranked.c.count + 2) / 2)
-    for element_id, since, _n, count, overdue, oldest in db.session.execute(
-        select(ranked).where(middle)
+    # Odd count c: the ((c + 1) / 2)th; even: the (c / 2)th and the (c / 2 + 1)th.
+    middle = (ranked.c.n * 2).in_((per.c.count, per.c.count + 1, per.c.count + 2))
+    for element_id, since, count, overdue, oldest in db.session.execute(
+        select(ranked.c.element_id, ranked.c.since, per.c.count, per.c.overdue, per.c.oldest)
+        .join(per, per.c.element_id == ranked.c.element_id)
+        .where(middle)
     ):
         entry = heat.setdefault(element_id, ElementHeat())
         entry.count, entry.overdue = int(count), int(overdue or 0)
@@ -155,6 +170,27 @@ def _fill(heat: dict[str, ElementHeat], waits: Any, now: datetime) -> None:
         entry.ages.append(_days(now - since))
     for entry in heat.values():
         entry.median_days = round(statistics.mean(entry.ages), 1)
+
+
+def _fill_grouped(heat: dict[str, ElementHeat], waits: Any, now: datetime) -> None:
+    """The same on PostgreSQL, in one pass per element: the median wait is the continuous
+    percentile of the start times (the middle one, or the mean of the middle two)."""
+    started = func.extract("epoch", waits.c.since)
+    stmt = select(
+        waits.c.element_id,
+        func.count(),
+        func.sum(waits.c.overdue),
+        func.min(waits.c.since),
+        func.percentile_cont(0.5).within_group(started),
+    ).group_by(waits.c.element_id)
+    moment = now.timestamp()
+    for element_id, count, overdue, oldest, middle in db.session.execute(stmt):
+        heat[element_id] = ElementHeat(
+            count=int(count),
+            overdue=int(overdue or 0),
+            median_days=round((moment - float(middle)) / 86400, 1),
+            worst_days=_days(now - oldest),
+        )
 
 
 def waiting_at(

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Agency, Case, CaseKey, WorkItem
-from app.services import access, queues
+from app.services import access, memo, queues
 from app.services.supervision.view import Frame
 
 
@@ -119,7 +119,12 @@ def of_frame(frame: Frame) -> ViewKeys:
 def _codes(agency_ids: set[int]) -> list[str]:
     if not agency_ids:
         return []
-    return list(db.session.scalars(select(Agency.code).where(Agency.id.in_(sorted(agency_ids)))))
+    wanted = sorted(agency_ids)
+    return memo.remembered(
+        ("agency codes", tuple(wanted)),
+        lambda: list(db.session.scalars(select(Agency.code).where(Agency.id.in_(wanted)))),
+        Agency,
+    )
 
 
 def keyed(
