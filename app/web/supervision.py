@@ -21,6 +21,7 @@ from app.services.supervision import heatmap as heat
 from app.services.supervision import scope as scopes
 from app.services.supervision import workload as load
 
+WORKERS_SHOWN = 50  # workers listed on the workload page before "show everyone"
 bp = Blueprint("supervision", __name__)
 
 
@@ -310,4 +311,13 @@ def heatmap() -> str:
 def workload() -> str:
     workers, queues = load.workload(current_user._get_current_object())
     most = max([row.open for row in workers + queues] or [1])
-    return render_template("supervision/workload.html", workers=workers, queues=queues, most=most)
+    # The busiest first; the rest on request (a scope of many agencies has hundreds of workers).
+    everyone = request.args.get("all") == "1"
+    return render_template(
+        "supervision/workload.html",
+        workers=workers if everyone else workers[:WORKERS_SHOWN],
+        hidden=0 if everyone else max(0, len(workers) - WORKERS_SHOWN),
+        total_workers=len(workers),
+        queues=queues,
+        most=most,
+    )
