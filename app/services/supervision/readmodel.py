@@ -10,10 +10,11 @@ case's rows half-way. A changed limit setting moves ``stalled_at`` of every row 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, update
+from sqlalchemy import bindparam, delete, event, insert, inspect, update
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -53,6 +54,8 @@ WATCHED: dict[type, tuple[str, ...] | None] = {
     WaitingEvent: None,  # any change
     Case: ("intake_agency_id", "primary_agency_id", "status", "review_due_on", "last_recorded_at"),
 }
+# Written in SQL (not through the ORM: a statement run with parameters would be a bulk insert).
+_TABLES = (CaseKey.__table__, StallEntry.__table__, WaitEntry.__table__)
 _PENDING = "kasane.readmodel_cases"
 _PENDING_STEPS = "kasane.readmodel_steps"
 _CHUNK = 500
@@ -74,11 +77,11 @@ def refresh(bind: Any, case_ids: Iterable[int], days: dict[str, int] | None = No
     """Rewrite the rows of these cases from what their tables say now."""
     ids = sorted(set(case_ids))
     days = days if days is not None else stalls.limits(bind)
+    statements = _rewrite(tuple(sorted(days.items())))
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for table in (CaseKey, StallEntry, WaitEntry):
-            bind.execute(delete(table).where(table.case_id.in_(chunk)))
-        _write(bind, days, chunk)
+        chunk = {"case_ids": ids[start : start + _CHUNK]}
+        for statement in statements:
+            bind.execute(statement, chunk)
 
 
 def rebuild(bind: Any) -> None:
@@ -88,16 +91,30 @@ def rebuild(bind: Any) -> None:
     _write(bind, stalls.limits(bind), None)
 
 
-def _write(bind: Any, days: dict[str, int], case_ids: list[int] | None) -> None:
-    bind.execute(insert(CaseKey).from_select(["case_id", "scope_key"], scope_keys(case_ids)))
-    bind.execute(
-        insert(StallEntry).from_select(
+def _write(bind: Any, days: dict[str, int], case_ids: Any) -> None:
+    for statement in _inserts(days, case_ids):
+        bind.execute(statement)
+
+
+def _inserts(days: dict[str, int], case_ids: Any) -> list[Any]:
+    return [
+        insert(CaseKey.__table__).from_select(["case_id", "scope_key"], scope_keys(case_ids)),
+        insert(StallEntry.__table__).from_select(
             ["scope_key", *stalls.COLUMNS], stalls.entries(days, case_ids)
-        )
-    )
-    bind.execute(
-        insert(WaitEntry).from_select(["scope_key", *waits.COLUMNS], waits.entries(case_ids))
-    )
+        ),
+        insert(WaitEntry.__table__).from_select(
+            ["scope_key", *waits.COLUMNS], waits.entries(case_ids)
+        ),
+    ]
+
+
+@lru_cache(maxsize=8)
+def _rewrite(days: tuple[tuple[str, int], ...]) -> tuple[Any, ...]:
+    """A case's rewrite, built once per set of limits (building these statements costs more
+    than running them), the cases bound when it runs."""
+    ids = bindparam("case_ids", expanding=True)
+    deletes = [delete(table).where(table.c.case_id.in_(ids)) for table in _TABLES]
+    return (*deletes, *_inserts(dict(days), ids))
 
 
 def retime(bind: Any, setting_key: str, value: int) -> None:
