@@ -120,14 +120,14 @@ def roll_up(now: datetime | None = None) -> int:
             .order_by(User.id)
         )
     )
+    last = db.session.scalar(select(func.max(PathStep.id))) or 0
     for supervisor in supervisors:
-        added += _roll_up_one(supervisor, now)
+        added += _roll_up_one(supervisor, last, now)
     return added
 
 
-def _roll_up_one(supervisor: User, now: datetime) -> int:
+def _roll_up_one(supervisor: User, last: int, now: datetime) -> int:
     user_id = supervisor.id
-    last = db.session.scalar(select(func.max(PathStep.id))) or 0
     # The mark's row is written first: the lock that keeps a second worker out until commit.
     locked = db.session.execute(
         update(FlowTallyMark)
