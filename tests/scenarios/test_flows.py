@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -92,3 +93,20 @@ def _agency_id(code: str) -> int:
     from app.models import Agency
 
     return db.session.scalar(select(Agency.id).where(Agency.code == code))
+
+
+def test_the_timer_workers_round_tallies_the_flows(flow: Flow) -> None:
+    flow.oversee("demo-supervisor", "elderly-center")
+    case_id = flow.open_case().id
+    expected = _expected([case_id], 7)
+    assert expected
+    ran = current_app.test_cli_runner().invoke(args=["kasane", "worker", "--once"])
+    assert ran.exit_code == 0, ran.output
+    supervisor = flow.user("demo-supervisor")  # the round ended the session it shared
+    tallied = db.session.execute(
+        select(FlowTally.source_id, FlowTally.target_id, FlowTally.taken).where(
+            FlowTally.user_id == supervisor.id
+        )
+    ).all()
+    assert {f"{source}>{target}": taken for source, target, taken in tallied} == expected
+    assert heatmap.throughput(supervisor, "support_case", 7) == expected
