@@ -81,6 +81,26 @@ class local_day(FunctionElement):  # noqa: N801 - reads as SQL
     name = "local_day"
 
 
+class month_start(FunctionElement):  # noqa: N801 - reads as SQL
+    """SQL: the first day of the month of a date."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element: month_start, compiler: Any, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return f"CAST(date_trunc('month', {compiler.process(day, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return f"date({compiler.process(day, **kw)}, 'start of month')"
+
+
 @compiles(local_day, "postgresql")
 def _local_day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
     (moment,) = list(element.clauses)

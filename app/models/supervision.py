@@ -176,14 +176,28 @@ class CaseKey(db.Model):
 
 class FlowTally(db.Model):
     """How many times the cases a supervisor could see took one sequence flow of a process on one
-    day (UTC), for the heatmap's throughput over long periods: added to by the timer worker from
-    the path steps (``services.supervision.flows``), up to ``FlowTallyMark``."""
+    day (in Japan), for the heatmap's throughput over long periods: added to by the timer worker
+    from the path steps (``services.supervision.flows``), up to ``FlowTallyMark``."""
 
     __tablename__ = "flow_tally"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     process_key: Mapped[str] = mapped_column(String(120), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    taken: Mapped[int] = mapped_column(Integer)
+
+
+class FlowTallyMonth(db.Model):
+    """The same per month (``month``: its first day in Japan), so a year is a dozen rows a flow:
+    a period adds its whole months here and its first days from ``FlowTally``."""
+
+    __tablename__ = "flow_tally_month"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     source_id: Mapped[str] = mapped_column(String(120), primary_key=True)
     target_id: Mapped[str] = mapped_column(String(120), primary_key=True)
     taken: Mapped[int] = mapped_column(Integer)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from app.engine import bpmn_xml
 from app.engine.specs import (
@@ -220,6 +221,26 @@ def versions() -> list[ProcessDefinition]:
     )
 
 
+def latest_versions() -> dict[str, ProcessDefinition]:
+    """The newest version of each key, without their documents (read when asked for)."""
+    latest: dict[str, ProcessDefinition] = {}
+    rows = db.session.scalars(
+        select(ProcessDefinition)
+        .options(
+            load_only(
+                ProcessDefinition.key,
+                ProcessDefinition.version,
+                ProcessDefinition.name,
+                ProcessDefinition.content_hash,
+            )
+        )
+        .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())
+    )
+    for row in rows:
+        latest.setdefault(row.key, row)
+    return latest
+
+
 def count() -> int:
     return db.session.scalar(select(func.count(ProcessDefinition.id))) or 0
 
@@ -322,8 +343,17 @@ def _boundaries(xml: str, key: str) -> frozenset[str]:
 
 
 def element_names(definition: ProcessDefinition) -> dict[str, str]:
-    """The names of a version's elements, by id."""
-    return bpmn_xml.element_names(definition.bpmn_xml, definition.key)
+    """The names of a version's elements, by id (its document read and parsed once per content)."""
+    wanted = (definition.content_hash, definition.key)
+    names = _NAMES.get(wanted)
+    if names is None:
+        if len(_NAMES) >= 64:
+            _NAMES.clear()
+        names = _NAMES[wanted] = bpmn_xml.element_names(definition.bpmn_xml, definition.key)
+    return dict(names)
+
+
+_NAMES: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def message_names() -> set[str]:

@@ -264,9 +264,7 @@ def _back_to_list() -> Response:
 @login_required
 def heatmap() -> str:
     actor = current_user._get_current_object()
-    latest = {}
-    for row in definitions.versions():
-        latest.setdefault(row.key, row)
+    latest = definitions.latest_versions()
     key = request.args.get("process", "")
     if key not in latest:
         main = cases.case_process_key()
@@ -291,6 +289,11 @@ def heatmap() -> str:
         }
         for element_id, entry in waiting.items()
     }
+    # The cases waiting at the chosen element, a page at a time (the count is the element's).
+    total = waiting[element].count if element in waiting else 0
+    pages = max(1, -(-total // heat.LISTED))
+    page = request.args.get("page", "1")
+    page_no = min(int(page), pages) if page.isdigit() and int(page) > 0 else 1
     return render_template(
         "supervision/heatmap.html",
         processes=latest,
@@ -301,8 +304,14 @@ def heatmap() -> str:
         heat=drawn,
         flows=heat.throughput(actor, key, period) if key else {},
         element=element,
-        cases=heat.waiting_at(actor, key, element) if key and element else [],
+        cases=heat.waiting_at(actor, key, element, page=page_no) if key and element else [],
         names=names,
+        listed={
+            "page": page_no,
+            "pages": pages,
+            "total": total,
+            "first": (page_no - 1) * heat.LISTED + 1,
+        },
     )
 
 

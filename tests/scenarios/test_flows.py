@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import Counter
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import FlowTally, PathStep
+from app.models import FlowTally, FlowTallyMonth, PathStep
 from app.models.base import utcnow
-from app.services import users
+from app.services import clock, users
 from app.services.supervision import flows, heatmap
 from tests.harness import Flow, first_assessment
 
@@ -110,3 +110,21 @@ def test_the_timer_workers_round_tallies_the_flows(flow: Flow) -> None:
     ).all()
     assert {f"{source}>{target}": taken for source, target, taken in tallied} == expected
     assert heatmap.throughput(supervisor, "support_case", 7) == expected
+
+
+def test_long_periods_add_whole_months_and_the_days_before_them(flow: Flow) -> None:
+    """Over months of steps tallied in several rounds, every period (a year, a quarter, one that
+    starts on the first of a month) counts what the cases took, from monthly and daily tallies."""
+    supervisor = flow.oversee("demo-supervisor", "elderly-center")
+    opened = []
+    for _ in range(5):
+        opened.append(flow.open_case(title=f"【テスト】{len(opened) + 1}件目").id)
+        flow.pass_days(23)
+        flows.roll_up()
+    assert db.session.scalar(select(func.count()).select_from(FlowTallyMonth)) >= 2
+    today = utcnow().astimezone(clock.LOCAL).date()
+    since_first = (today - today.replace(day=1)).days + 1  # a period from the 1st of this month
+    for days in (7, 30, 90, 365, since_first, since_first + 1):
+        expected = _expected(opened, days)
+        assert heatmap.throughput(supervisor, "support_case", days) == expected, days
+    assert sum(_expected(opened, 365).values()) > sum(_expected(opened, 30).values())

@@ -5,7 +5,7 @@ of those cases, the longest first."""
 from __future__ import annotations
 
 from app.services.supervision import heatmap
-from tests.harness import Flow
+from tests.harness import Flow, first_assessment
 
 
 def test_count_late_median_and_longest_wait_at_a_step(flow: Flow) -> None:
@@ -29,3 +29,19 @@ def test_count_late_median_and_longest_wait_at_a_step(flow: Flow) -> None:
     assert [case.overdue for case in listed] == [True, True, False, False]
     heat = heatmap.waiting(supervisor, "support_case")["first_assessment"]
     assert (heat.count, heat.overdue, heat.median_days) == (4, 2, 2.5)
+    assert (heat.worst_days, heat.level) == (9.5, "late")  # odd and even counts alike below
+
+    # The list comes a page at a time, the longest first, each case once.
+    heatmap.LISTED = 3
+    try:
+        first = heatmap.waiting_at(supervisor, "support_case", "first_assessment")
+        second = heatmap.waiting_at(supervisor, "support_case", "first_assessment", page=2)
+    finally:
+        heatmap.LISTED = 50
+    assert [case.case_id for case in first] == opened[:3]
+    assert [case.case_id for case in second] == opened[3:]
+
+    # Three left (a newer one done): the middle one is the median.
+    flow.complete("first_assessment", "demo-elderly", first_assessment("window"))
+    heat = heatmap.waiting(supervisor, "support_case")["first_assessment"]
+    assert (heat.count, heat.median_days, heat.worst_days) == (3, 3.5, 9.5)

@@ -117,3 +117,21 @@ def test_an_empty_filtered_list_says_so_and_offers_to_clear_the_filters(client, 
     narrowed = client.get("/supervision/stalled?reason=error").get_data(as_text=True)
     assert "この絞り込みに当てはまるものはありません。" in narrowed
     assert "絞り込みを解除する" in narrowed
+
+
+def test_the_cases_at_a_step_come_a_page_at_a_time(client, flow, monkeypatch) -> None:
+    from app.services.supervision import heatmap
+
+    flow.oversee("demo-supervisor", "elderly-center")
+    for title in ("一件目", "二件目", "三件目"):
+        flow.open_case(title=f"【テスト】{title}")
+    monkeypatch.setattr(heatmap, "LISTED", 2)
+    log_in(client, "demo-supervisor")
+    first = client.get("/supervision/heatmap?element=first_assessment").get_data(as_text=True)
+    assert "3件のうち1〜2件目" in first
+    assert "1 / 2 ページ" in first and 'rel="next"' in first
+    assert first.count("【テスト】") == 2
+    last = client.get("/supervision/heatmap?element=first_assessment&page=9")
+    text = last.get_data(as_text=True)
+    assert last.status_code == 200 and "2 / 2 ページ" in text  # past the end: the last page
+    assert "3件のうち3〜3件目" in text and 'rel="prev"' in text and "【テスト】三件目" in text

@@ -2,15 +2,16 @@
 supervisor can see went along it in a period.
 
 A year of steps is too many to count at every look, so the timer worker adds each supervisor's
-steps up per day in Japan (``FlowTally``, to ``FlowTallyMark``: ``roll_up``), counting the steps
-of the cases that supervisor can see as it adds them. A period is whole days (過去7日: today and
+steps up per day and per month in Japan (``FlowTally``, ``FlowTallyMonth``, to
+``FlowTallyMark``: ``roll_up``), counting the steps of the cases that supervisor can see as it
+adds them. A period is whole days (過去7日: today and
 the six days before); a look adds the period's tallies to the steps after the mark (the last
 minutes), counted as they are. A changed scope drops the supervisor's tallies; the next round counts
 their whole history again, and until then every step is counted as it is read."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -23,14 +24,15 @@ from sqlalchemy import (
     literal,
     select,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Case, CaseKey, FlowTally, FlowTallyMark, PathStep, User
-from app.models.base import local_day, utcnow
+from app.models import Case, CaseKey, FlowTally, FlowTallyMark, FlowTallyMonth, PathStep, User
+from app.models.base import local_day, month_start, utcnow
 from app.services import access, clock
 from app.services.supervision import keys, view
 from app.services.supervision import scope as scopes
@@ -70,17 +72,32 @@ def counted(
         found[f"{source}>{target}"] = int(taken)
     if mark is None:
         return found
+    # Whole months from the monthly tallies, the days before the first whole month from the daily.
+    first_day = start.date()
+    whole_from = first_day if first_day.day == 1 else _next_month(first_day)
+    days = select(FlowTally.source_id, FlowTally.target_id, FlowTally.taken).where(
+        FlowTally.user_id == actor.id,
+        FlowTally.process_key == process_key,
+        FlowTally.day >= first_day,
+        FlowTally.day < whole_from,
+    )
+    months = select(FlowTallyMonth.source_id, FlowTallyMonth.target_id, FlowTallyMonth.taken).where(
+        FlowTallyMonth.user_id == actor.id,
+        FlowTallyMonth.process_key == process_key,
+        FlowTallyMonth.month >= whole_from,
+    )
+    tallied = union_all(days, months).subquery("tallied")
     for source, target, taken in db.session.execute(
-        select(FlowTally.source_id, FlowTally.target_id, func.sum(FlowTally.taken))
-        .where(
-            FlowTally.user_id == actor.id,
-            FlowTally.process_key == process_key,
-            FlowTally.day >= start.date(),
+        select(tallied.c.source_id, tallied.c.target_id, func.sum(tallied.c.taken)).group_by(
+            tallied.c.source_id, tallied.c.target_id
         )
-        .group_by(FlowTally.source_id, FlowTally.target_id)
     ):
         found[f"{source}>{target}"] = found.get(f"{source}>{target}", 0) + int(taken)
     return found
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _seen(frame: view.Frame, *conditions: Any) -> list[Select[Any]]:
@@ -163,23 +180,9 @@ def _roll_up_one(supervisor: User, last: int, now: datetime) -> int:
         .group_by(PathStep.process_key, day, PathStep.source_id, PathStep.target_id)
         .subquery("steps")
     )
-    rows = select(
-        literal(user_id, Integer).label("user_id"),
-        steps.c.process_key,
-        steps.c.day,
-        steps.c.source_id,
-        steps.c.target_id,
-        steps.c.taken,
-    ).where(steps.c.taken > 0)
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    add = dialect.insert(FlowTally).from_select(
-        ["user_id", "process_key", "day", "source_id", "target_id", "taken"], rows
-    )
-    add = add.on_conflict_do_update(
-        index_elements=["user_id", "process_key", "day", "source_id", "target_id"],
-        set_={"taken": FlowTally.taken + add.excluded.taken},
-    )
-    db.session.execute(add)
+    # Added to the days and to the months (the months' sums of the same days).
+    for table, period in ((FlowTally, steps.c.day), (FlowTallyMonth, month_start(steps.c.day))):
+        _add(table, user_id, steps, period)
     db.session.execute(
         update(FlowTallyMark).where(FlowTallyMark.user_id == user_id).values(last_step_id=upto)
     )
@@ -187,7 +190,32 @@ def _roll_up_one(supervisor: User, last: int, now: datetime) -> int:
     return upto - mark
 
 
+def _add(table: Any, user_id: int, steps: Any, period: Any) -> None:
+    """Add the steps, per ``period`` (a day or a month) and flow, to ``table``'s tallies."""
+    period_column = "day" if table is FlowTally else "month"
+    rows = (
+        select(
+            literal(user_id, Integer).label("user_id"),
+            steps.c.process_key,
+            period.label(period_column),
+            steps.c.source_id,
+            steps.c.target_id,
+            func.sum(steps.c.taken).label("taken"),
+        )
+        .where(steps.c.taken > 0)
+        .group_by(steps.c.process_key, period, steps.c.source_id, steps.c.target_id)
+    )
+    key = ["user_id", "process_key", period_column, "source_id", "target_id"]
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    add = dialect.insert(table).from_select([*key, "taken"], rows)
+    add = add.on_conflict_do_update(
+        index_elements=key, set_={"taken": table.taken + add.excluded.taken}
+    )
+    db.session.execute(add)
+
+
 def forget(user_id: int) -> None:
     """Drop a supervisor's tallies (their scope changed: the next round counts again)."""
     db.session.execute(delete(FlowTally).where(FlowTally.user_id == user_id))
+    db.session.execute(delete(FlowTallyMonth).where(FlowTallyMonth.user_id == user_id))
     db.session.execute(delete(FlowTallyMark).where(FlowTallyMark.user_id == user_id))

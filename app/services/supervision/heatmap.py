@@ -8,15 +8,16 @@ Read from the work-item, waiting-event and path tables (indexed), never from eng
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, union_all
+from sqlalchemy import bindparam, case, func, or_, select, union_all
+from sqlalchemy.dialects import postgresql
 
 from app.extensions import db
 from app.models import Case, User, WaitEntry
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
 from app.services import audit, definitions
 from app.services.errors import Forbidden
 from app.services.supervision import flows, keys, view
@@ -25,6 +26,7 @@ from app.services.supervision import scope as scopes
 Wait = WaitEntry
 
 PERIODS = (7, 30, 90, 365)
+LISTED = 50  # cases listed per page for one element
 
 
 @dataclass
@@ -35,7 +37,6 @@ class ElementHeat:
     overdue: int = 0
     median_days: float = 0.0
     worst_days: float = 0.0
-    ages: list[float] = field(default_factory=list, repr=False)
 
     @property
     def level(self) -> str:
@@ -69,18 +70,35 @@ def _frame(actor: User, scope: scopes.Scope, now: datetime) -> view.Frame:
     return view.Frame(actor=actor, scope=scope, now=now)
 
 
+# Catch events are late an hour after they were due (a timer fires within the worker's round).
+EVENT_LATE = bindparam("event_late", type_=UTCDateTime())
+EVENT_GRACE = timedelta(hours=1)
+
+
+def _bound(frame: view.Frame) -> dict[str, datetime]:
+    return {"now": frame.now, "event_late": frame.now - EVENT_GRACE}
+
+
 def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -> Any:
-    """Where cases in view wait in ``process_key`` now, each wait once: open work in the
-    supervisor's queues and catch events (element, since, overdue, work item, case), read from
-    the wait entries kept at each step."""
+    """Where cases in view wait in ``process_key`` now, each wait once (built once per standing,
+    process and element; run with ``_bound``)."""
+    boundaries = tuple(sorted(definitions.boundary_events(process_key)))
+    shape = ("waits", frame.standing(), process_key, element_id, boundaries)
+    return view.built(shape, lambda: _build_waits(frame, process_key, element_id, boundaries))
+
+
+def _build_waits(
+    frame: view.Frame, process_key: str, element_id: str | None, boundaries: tuple[str, ...]
+) -> Any:
+    """Open work in the supervisor's queues and catch events (element, since, overdue, work
+    item, case), read from the wait entries kept at each step."""
     late = case(
-        (Wait.kind == "item", Wait.due_at < frame.now),
-        else_=Wait.due_at < frame.now - timedelta(hours=1),
+        (Wait.kind == "item", Wait.due_at < view.NOW),
+        else_=Wait.due_at < EVENT_LATE,
     )
     conditions = [Wait.process_key == process_key]
     if element_id is not None:
         conditions.append(Wait.element_id == element_id)
-    boundaries = sorted(definitions.boundary_events(process_key))
     if boundaries:
         conditions.append(or_(Wait.kind == "item", Wait.element_id.not_in(boundaries)))
     columns = [
@@ -122,7 +140,7 @@ def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[
     frame = _frame(actor, scope, now)
     heat: dict[str, ElementHeat] = {}
     if _anything(frame):
-        _fill(heat, _waits(frame, process_key), now)
+        _fill(heat, frame, process_key)
     audit.record("heatmap.view", "process", process_key, actor, detail={"elements": len(heat)})
     audit.commit_read()
     return heat
@@ -134,91 +152,112 @@ def _anything(frame: view.Frame) -> bool:
     return bool(found.case_plain or found.item_plain or found.asked)
 
 
-def _fill(heat: dict[str, ElementHeat], waits: Any, now: datetime) -> None:
+def _fill(heat: dict[str, ElementHeat], frame: view.Frame, process_key: str) -> None:
     """Per element: the count, the late ones, the oldest and the middle one or two waits."""
     if db.engine.dialect.name == "postgresql":
-        _fill_grouped(heat, waits, now)
+        _fill_grouped(heat, frame, process_key)
         return
-    # The waits once (materialized), counted per element, and numbered in order per element:
-    # the middle one or two are those numbered half the count.
-    once = select(waits).cte("once").prefix_with("MATERIALIZED")
-    per = (
-        select(
-            once.c.element_id,
-            func.count().label("count"),
-            func.sum(once.c.overdue).label("overdue"),
-            func.min(once.c.since).label("oldest"),
-        )
-        .group_by(once.c.element_id)
-        .subquery("per")
+    # SQLite: the waits come once each, the start as a day number; counted and sorted here
+    # (cheaper than SQLite's window functions over the same rows).
+    waits = _waits(frame, process_key)
+    shape = ("waits-days", frame.standing(), process_key)
+    stmt = view.built(
+        shape,
+        lambda: select(waits.c.element_id, func.julianday(waits.c.since), waits.c.overdue),
     )
-    ranked = select(
-        once.c.element_id,
-        once.c.since,
-        func.row_number().over(partition_by=once.c.element_id, order_by=once.c.since).label("n"),
-    ).subquery("ranked")
-    # Odd count c: the ((c + 1) / 2)th; even: the (c / 2)th and the (c / 2 + 1)th.
-    middle = (ranked.c.n * 2).in_((per.c.count, per.c.count + 1, per.c.count + 2))
-    for element_id, since, count, overdue, oldest in db.session.execute(
-        select(ranked.c.element_id, ranked.c.since, per.c.count, per.c.overdue, per.c.oldest)
-        .join(per, per.c.element_id == ranked.c.element_id)
-        .where(middle)
-    ):
-        entry = heat.setdefault(element_id, ElementHeat())
-        entry.count, entry.overdue = int(count), int(overdue or 0)
-        entry.worst_days = _days(now - oldest)
-        entry.ages.append(_days(now - since))
-    for entry in heat.values():
-        entry.median_days = round(statistics.mean(entry.ages), 1)
+    today = _julian(frame.now)
+    starts: dict[str, list[float]] = {}
+    late: dict[str, int] = {}
+    for element_id, started, overdue in db.session.execute(stmt, _bound(frame)):
+        starts.setdefault(element_id, []).append(started)
+        if overdue:
+            late[element_id] = late.get(element_id, 0) + 1
+    for element_id, found in starts.items():
+        heat[element_id] = ElementHeat(
+            count=len(found),
+            overdue=late.get(element_id, 0),
+            median_days=round(today - statistics.median(found), 1),
+            worst_days=round(today - min(found), 1),
+        )
 
 
-def _fill_grouped(heat: dict[str, ElementHeat], waits: Any, now: datetime) -> None:
-    """The same on PostgreSQL, in one pass per element: the median wait is the continuous
-    percentile of the start times (the middle one, or the mean of the middle two)."""
-    started = func.extract("epoch", waits.c.since)
-    stmt = select(
-        waits.c.element_id,
-        func.count(),
-        func.sum(waits.c.overdue),
-        func.min(waits.c.since),
-        func.percentile_cont(0.5).within_group(started),
-    ).group_by(waits.c.element_id)
-    moment = now.timestamp()
-    for element_id, count, overdue, oldest, middle in db.session.execute(stmt):
+def _julian(moment: datetime) -> float:
+    """The Julian day number of a moment (SQLite's ``julianday``)."""
+    return moment.timestamp() / 86400 + 2440587.5
+
+
+# The lower and the upper middle of each element's waits, by start (their mean is the median):
+# percentile_disc(f) is the value at position ceil(f * n), so 0.5 gives n/2 (n even) or the
+# middle (n odd), and a hair above 0.5 gives n/2 + 1 (n even) or the same middle (n odd).
+MIDDLES = (0.5, 0.5 + 1e-9)
+
+
+def _fill_grouped(heat: dict[str, ElementHeat], frame: view.Frame, process_key: str) -> None:
+    """The same on PostgreSQL, in one pass per element."""
+    waits = _waits(frame, process_key)
+
+    def make() -> Any:
+        middles = func.percentile_disc(postgresql.array(MIDDLES)).within_group(waits.c.since)
+        middles.type = postgresql.ARRAY(UTCDateTime())
+        return select(
+            waits.c.element_id,
+            func.count(),
+            func.sum(waits.c.overdue),
+            func.min(waits.c.since),
+            middles,
+        ).group_by(waits.c.element_id)
+
+    stmt = view.built(("waits-grouped", frame.standing(), process_key), make)
+    now = frame.now
+    for element_id, count, overdue, oldest, middle in db.session.execute(stmt, _bound(frame)):
+        lower, upper = (now - moment for moment in middle)
         heat[element_id] = ElementHeat(
             count=int(count),
             overdue=int(overdue or 0),
-            median_days=round((moment - float(middle)) / 86400, 1),
+            median_days=_days((lower + upper) / 2),
             worst_days=_days(now - oldest),
         )
 
 
 def waiting_at(
-    actor: User, process_key: str, element_id: str, now: datetime | None = None
+    actor: User,
+    process_key: str,
+    element_id: str,
+    now: datetime | None = None,
+    page: int = 1,
 ) -> list[WaitingCase]:
-    """The cases in scope waiting at one element, the longest first (a click on the diagram)."""
+    """The cases in scope waiting at one element, the longest first (a click on the diagram), a
+    page of ``LISTED`` at a time."""
     scope = require(actor, "heatmap.cases")
     now = now or utcnow()
     frame = _frame(actor, scope, now)
     if not _anything(frame):
         return []
     waits = _waits(frame, process_key, element_id)
-    stmt = (
-        select(waits.c.since, waits.c.overdue, waits.c.item_id, Case.id, Case.number, Case.title)
-        .join(Case, Case.id == waits.c.case_id)
-        .order_by(waits.c.since, Case.number)
-        .limit(500)
+    stmt = view.built(
+        ("waits-listed", frame.standing(), process_key, element_id),
+        lambda: (
+            select(
+                waits.c.since, waits.c.overdue, waits.c.item_id, Case.id, Case.number, Case.title
+            )
+            .join(Case, Case.id == waits.c.case_id)
+            .order_by(waits.c.since, Case.number)
+            .limit(bindparam("listed"))
+            .offset(bindparam("skip"))
+        ),
     )
     found = [
         WaitingCase(case_id, number, title, since, _days(now - since), item_id, bool(overdue))
-        for since, overdue, item_id, case_id, number, title in db.session.execute(stmt)
+        for since, overdue, item_id, case_id, number, title in db.session.execute(
+            stmt, {**_bound(frame), "listed": LISTED, "skip": (max(page, 1) - 1) * LISTED}
+        )
     ]
     audit.record(
         "heatmap.cases",
         "process",
         process_key,
         actor,
-        detail={"element": element_id, "count": len(found)},
+        detail={"element": element_id, "page": page, "count": len(found)},
     )
     audit.commit_read()
     return found

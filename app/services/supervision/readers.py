@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     Select,
     String,
-    bindparam,
     case,
     false,
     func,
@@ -29,10 +28,9 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 
 from app.models import Case, Escalation, StallEntry, User, WorkItem
-from app.models.base import UTCDateTime
-from app.services import access, queues
+from app.services import access
 from app.services.supervision import keys
-from app.services.supervision.view import Frame
+from app.services.supervision.view import NEW_SINCE, NOW, Frame, built
 
 REASONS = (
     "error",
@@ -44,11 +42,6 @@ REASONS = (
     "review_overdue",
     "no_activity",
 )
-# The moment of the listing and the start of its last 24 hours, bound when it runs: a statement
-# is built once per standing and filter shape (``statement``) and run with these.
-NOW = bindparam("now", type_=UTCDateTime())
-NEW_SINCE = bindparam("new_since", type_=UTCDateTime())
-_BUILT: dict[tuple[Any, ...], Select[Any]] = {}
 # Reasons about one piece of work (the rest are about a case as a whole, and have no worker).
 ITEM_REASONS = ("overdue_step", "unclaimed")
 Entry = StallEntry
@@ -115,30 +108,9 @@ def statement(
     """The statement for a page of the list and the counts above it, with its parameters. Built
     once per standing of the supervisor (what ``access`` and their scope depend on) and filter
     shape: building it costs more than running it."""
-    actor, scope = frame.actor, frame.scope
-    shape = (
-        actor.id,
-        actor.role,
-        actor.agency_id,
-        tuple(queues.queues_of(actor)),
-        tuple(sorted(scope.agency_ids)),
-        tuple(sorted(scope.queues)),
-        tuple(sorted(scope.group_queues)),
-        frame.queue,
-        frame.agency_id,
-        frame.worker_id,
-        frame.new_only,
-        tuple(chosen),
-        stage,
-        first,
-        last,
-    )
-    built = _BUILT.get(shape)
-    if built is None:
-        if len(_BUILT) >= 512:
-            _BUILT.clear()
-        built = _BUILT[shape] = _build(frame, chosen, stage, first, last)
-    return built, {"now": frame.now, "new_since": frame.new_since}
+    shape = ("stalled", frame.standing(), tuple(chosen), stage, first, last)
+    stmt = built(shape, lambda: _build(frame, chosen, stage, first, last))
+    return stmt, frame.bound()
 
 
 def _at_stage(stmt: Select[Any], rows: Any, stage: str | None) -> Select[Any]:

@@ -4,13 +4,24 @@ scope key (``keys``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam
 
 from app.models import User
+from app.models.base import UTCDateTime
+from app.services import queues
 from app.services.supervision import scope as scopes
 
 NEW_WINDOW = timedelta(days=1)
+# The moment of a listing and the start of its last 24 hours, bound when a statement runs: a
+# statement is built once per standing and filter shape (``built``) and run with these.
+NOW = bindparam("now", type_=UTCDateTime())
+NEW_SINCE = bindparam("new_since", type_=UTCDateTime())
+_BUILT: dict[Hashable, Any] = {}
 
 
 @dataclass
@@ -28,3 +39,36 @@ class Frame:
     @property
     def new_since(self) -> datetime:
         return self.now - NEW_WINDOW
+
+    def standing(self) -> tuple[Any, ...]:
+        """What the rows in view depend on besides the data: who asks (``access`` decides by their
+        role, agency and queues), what they oversee, and the filters."""
+        actor, scope = self.actor, self.scope
+        return (
+            actor.id,
+            actor.role,
+            actor.agency_id,
+            tuple(queues.queues_of(actor)),
+            tuple(sorted(scope.agency_ids)),
+            tuple(sorted(scope.queues)),
+            tuple(sorted(scope.group_queues)),
+            self.queue,
+            self.agency_id,
+            self.worker_id,
+            self.new_only,
+        )
+
+    def bound(self) -> dict[str, datetime]:
+        """The values of ``NOW`` and ``NEW_SINCE`` for this frame."""
+        return {"now": self.now, "new_since": self.new_since}
+
+
+def built(shape: Hashable, make: Callable[[], Any]) -> Any:
+    """A statement built once per shape (building one costs more than running it); its moments
+    are bound parameters (``NOW``, ``NEW_SINCE``)."""
+    found = _BUILT.get(shape)
+    if found is None:
+        if len(_BUILT) >= 1024:
+            _BUILT.clear()
+        found = _BUILT[shape] = make()
+    return found
