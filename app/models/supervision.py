@@ -165,13 +165,34 @@ class WaitEntry(db.Model):
 
 class CaseKey(db.Model):
     """The scope keys of a case (see ``StallEntry``): what a supervisor's views of cases, such as
-    the flows cases took, join to find the cases in view. Kept with the stall entries."""
+    the flows cases took, join to find the cases in view. Kept with the stall entries. Besides its
+    keys, a case has one row ``s:<KeySet id>``: the set of all its keys."""
 
     __tablename__ = "case_key"
     __table_args__ = (Index("ix_case_key_key", "scope_key", "case_id"),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), primary_key=True)
     scope_key: Mapped[str] = mapped_column(String(90), primary_key=True)
+
+
+class KeySet(db.Model):
+    """A set of scope keys some case has (``digest``: of its keys, sorted). The rows about a case
+    as a whole carry the set's key (``s:<id>``) once, not every key of the case: a view reads the
+    sets that hold one of its keys, and counts each row once without grouping."""
+
+    __tablename__ = "key_set"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class KeySetMember(db.Model):
+    """The keys of a ``KeySet`` (read by key: which sets hold it)."""
+
+    __tablename__ = "key_set_member"
+
+    scope_key: Mapped[str] = mapped_column(String(90), primary_key=True)
+    key_set_id: Mapped[int] = mapped_column(ForeignKey("key_set.id"), primary_key=True)
 
 
 class FlowTally(db.Model):

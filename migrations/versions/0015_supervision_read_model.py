@@ -8,8 +8,8 @@ The scope keys of each case (the agencies on it, the queues of its open work); o
 possible stall of a case (overdue step, unclaimed work, a long message wait, no activity, a late
 plan review, an engine error, a hold) and per scope key, with the moment it becomes late; one row
 per open work item and waiting event and per scope key. The supervisors' views read the keys they
-oversee on one index each. Filled here from the existing rows. Per supervisor, daily tallies of
-the flows cases took (filled by the timer worker).
+oversee on one index each (filled from the existing rows by revision 0017). Per supervisor, daily
+tallies of the flows cases took (filled by the timer worker).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -104,9 +104,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('user_id', name=op.f('pk_flow_tally_mark')),
     )
 
-    from app.services.supervision import readmodel
-
-    readmodel.rebuild(op.get_bind())
+    # Filled by revision 0017, which rewrites the read model in its present shape (the rebuild
+    # is the application's code, which needs that revision's tables).
 
 
 def downgrade():

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import exists, false, insert, or_, select, union
+from sqlalchemy import exists, false, insert, or_, select, union, union_all
 
 from app.extensions import db
 from app.models import (
@@ -24,6 +24,7 @@ from app.models import (
     Membership,
     ProcessInstance,
     Referral,
+    StallEntry,
     SupervisorScope,
     User,
     WaitEntry,
@@ -152,7 +153,8 @@ def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
                 actor=person, scope=scope, now=utcnow(), agency_id=agency_id, queue=queue
             )
             expected = _scoped(scope, agency_id, queue) & may_open
-            assert set(db.session.scalars(keys.visible(frame))) == expected, (
+            bound = keys.bound(frame)
+            assert set(db.session.scalars(keys.visible(frame), bound)) == expected, (
                 person.username,
                 agency_id,
                 queue,
@@ -172,6 +174,19 @@ def test_the_supervisors_view_is_their_scope_within_what_they_may_open(
             parts, _ = keys.keyed(frame, WaitEntry, [WaitEntry.item_id], WaitEntry.kind == "item")
             listed = set(db.session.scalars(union(*parts))) if parts else set()
             assert listed == work, (person.username, agency_id, queue)
+            # Rows about a case as a whole come once each, for exactly the cases in view (with
+            # no agency filter; with one, only the cases that agency holds).
+            _, parts = keys.keyed(frame, StallEntry, [StallEntry.id, StallEntry.case_id])
+            whole = db.session.execute(union_all(*parts), bound).all() if parts else []
+            assert len(whole) == len({row_id for row_id, _ in whole})
+            in_view = set(
+                db.session.scalars(
+                    select(StallEntry.case_id).where(
+                        StallEntry.item_id.is_(None), StallEntry.case_id.in_(expected)
+                    )
+                )
+            )
+            assert {case_id for _, case_id in whole} == in_view, (person.username, agency_id)
             compared += len(expected)
             listed_work += len(work)
     assert compared > 0 and listed_work > 0

@@ -166,7 +166,8 @@ def _roll_up_one(supervisor: User, last: int, now: datetime) -> int:
         db.session.commit()
         return 0
     scope = scopes.of(supervisor)
-    visible = keys.visible(view.Frame(actor=supervisor, scope=scope, now=now))
+    frame = view.Frame(actor=supervisor, scope=scope, now=now)
+    visible = keys.visible(frame, keys.bound(frame))
     day = local_day(PathStep.taken_at)
     steps = (
         select(

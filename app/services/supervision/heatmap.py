@@ -75,8 +75,8 @@ EVENT_LATE = bindparam("event_late", type_=UTCDateTime())
 EVENT_GRACE = timedelta(hours=1)
 
 
-def _bound(frame: view.Frame) -> dict[str, datetime]:
-    return {"now": frame.now, "event_late": frame.now - EVENT_GRACE}
+def _bound(frame: view.Frame) -> dict[str, Any]:
+    return {**keys.bound(frame), "event_late": frame.now - EVENT_GRACE}
 
 
 def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -> Any:
@@ -102,8 +102,6 @@ def _build_waits(
     if boundaries:
         conditions.append(or_(Wait.kind == "item", Wait.element_id.not_in(boundaries)))
     columns = [
-        Wait.kind,
-        Wait.source_id,
         Wait.element_id,
         Wait.since,
         case((late, 1), else_=0).label("overdue"),
@@ -111,23 +109,7 @@ def _build_waits(
         Wait.case_id,
     ]
     work, whole = keys.keyed(frame, Wait, columns, *conditions)
-    parts = []
-    if work:  # open work comes once each
-        once = union_all(*work).subquery("once")
-        parts.append(
-            select(once.c.element_id, once.c.since, once.c.overdue, once.c.item_id, once.c.case_id)
-        )
-    if whole:  # a catch event once per key of its case: counted once
-        rows = union_all(*whole).subquery("keyed")
-        parts.append(
-            select(
-                func.min(rows.c.element_id).label("element_id"),
-                func.min(rows.c.since).label("since"),
-                func.max(rows.c.overdue).label("overdue"),
-                func.min(rows.c.item_id).label("item_id"),
-                func.min(rows.c.case_id).label("case_id"),
-            ).group_by(rows.c.kind, rows.c.source_id)
-        )
+    parts = work + whole  # each wait once: work by its queue's key, an event by its key set's
     return union_all(*parts).subquery("waits")
 
 

@@ -10,28 +10,54 @@ their ``r:`` keys: exactly the cases of their scope they may open (a test holds 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Select,
     String,
     and_,
+    any_,
+    bindparam,
     case,
     exists,
+    func,
+    insert,
     literal,
     select,
     union,
+    union_all,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Agency, Case, CaseKey, WorkItem
+from app.models import Agency, Case, CaseKey, KeySet, KeySetMember, WorkItem
 from app.services import access, memo, queues
 from app.services.supervision.view import Frame
+
+# A key set's key (``s:<KeySet id>``), and the range of such keys (':' + 1 is ';').
+SET, SETS_END = "s:", "s;"
+# The key sets in a view, bound when a statement runs (``bound``): those holding one of the
+# view's keys, and those holding only keys whose cases ``access.case_filter`` decides.
+CASE_SETS, ASKED_SETS = "case_sets", "asked_sets"
+
+
+def in_sets(column: Any, sets: str, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
+    """``column`` is one of the key sets bound as ``sets`` (``CASE_SETS`` or ``ASKED_SETS``): one
+    parameter however many sets (hundreds of parameters cost more to send and plan), an array on
+    PostgreSQL, a JSON list on SQLite (read as a subquery, which SQLite looks up on the column's
+    index even with no statistics; a long IN list it would scan the table for)."""
+    given = {"value": values[sets]} if values is not None else {}
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(bindparam(sets, type_=postgresql.ARRAY(String), **given))
+    listed = func.json_each(bindparam(sets, type_=JSON(), **given)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def of_cases(column: Any, case_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
@@ -75,6 +101,78 @@ def scope_keys(case_ids: Sequence[int] | None = None) -> Select[Any]:
         *of_cases(WorkItem.case_id, case_ids),
     )
     return union(agency(Case.intake_agency_id), agency(Case.primary_agency_id), work)
+
+
+def set_keys(case_ids: Sequence[int] | None = None) -> Select[Any]:
+    """(case_id, scope_key) of the cases' key sets: one row a case (None: every case)."""
+    return select(CaseKey.case_id, CaseKey.scope_key).where(
+        CaseKey.scope_key >= SET, CaseKey.scope_key < SETS_END, *of_cases(CaseKey.case_id, case_ids)
+    )
+
+
+def assign_sets(bind: Any, case_ids: Sequence[int] | None) -> None:
+    """Give each of these cases (None: every case) the row of its key set, from its keys (written
+    just before): the set found by its digest, or made with its members."""
+    by_case: dict[int, list[str]] = {}
+    for case_id, key in bind.execute(
+        select(CaseKey.case_id, CaseKey.scope_key)
+        .where(*of_cases(CaseKey.case_id, case_ids))
+        .order_by(CaseKey.case_id, CaseKey.scope_key)
+    ):
+        by_case.setdefault(case_id, []).append(key)
+    if not by_case:
+        return
+    digests = {
+        case_id: hashlib.sha256("\n".join(found).encode()).hexdigest()
+        for case_id, found in by_case.items()
+    }
+    members = {digests[case_id]: found for case_id, found in by_case.items()}
+    ids = _set_ids(bind, members)
+    rows = [
+        {"case_id": case_id, "scope_key": f"{SET}{ids[digest]}"}
+        for case_id, digest in digests.items()
+    ]
+    for start in range(0, len(rows), 5000):
+        bind.execute(insert(CaseKey.__table__), rows[start : start + 5000])
+
+
+def _set_ids(bind: Any, members: dict[str, list[str]]) -> dict[str, int]:
+    """The id of the set of each digest, the missing ones made (two transactions making the same
+    set at once: the unique digest keeps one, the other reads it)."""
+    wanted = list(members)
+
+    def known() -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            found.update(
+                bind.execute(
+                    select(KeySet.digest, KeySet.id).where(
+                        KeySet.digest.in_(wanted[start : start + 500])
+                    )
+                ).all()
+            )
+        return found
+
+    ids = known()
+    missing = [digest for digest in wanted if digest not in ids]
+    if not missing:
+        return ids
+    engine = bind if hasattr(bind, "dialect") else bind.get_bind()  # a connection or a session
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    bind.execute(
+        dialect.insert(KeySet).on_conflict_do_nothing(index_elements=["digest"]),
+        [{"digest": digest} for digest in missing],
+    )
+    ids = known()
+    bind.execute(
+        dialect.insert(KeySetMember).on_conflict_do_nothing(),
+        [
+            {"scope_key": key, "key_set_id": ids[digest]}
+            for digest in missing
+            for key in members[digest]
+        ],
+    )
+    return ids
 
 
 @dataclass
@@ -141,35 +239,69 @@ def keyed(
                 CaseKey.case_id == rows.case_id, CaseKey.scope_key == f"a:{keys.agency_id}"
             )
         )
-    whole = [rows.item_id.is_(None)]
     allowed = exists(
         select(Case.id).where(Case.id == rows.case_id, access.case_filter(frame.actor))
     )
     found: tuple[list[Select[Any]], list[Select[Any]]] = ([], [])
-    for parts, plain, kind in (
-        (found[0], keys.item_plain, work),
-        (found[1], keys.case_plain, whole),
-    ):
-        if plain:
-            parts.append(select(*columns).where(rows.scope_key.in_(plain), *kind, *conditions))
-        if keys.asked and (kind is work or frame.agency_id is None):
-            parts.append(
-                select(*columns).where(rows.scope_key.in_(keys.asked), *kind, *conditions, allowed)
-            )
+    if keys.item_plain:
+        found[0].append(
+            select(*columns).where(rows.scope_key.in_(keys.item_plain), *work, *conditions)
+        )
+    if keys.asked:
+        found[0].append(
+            select(*columns).where(rows.scope_key.in_(keys.asked), *work, *conditions, allowed)
+        )
+    # Rows about a case as a whole carry its key set's key: each comes once.
+    if keys.case_plain:
+        found[1].append(select(*columns).where(in_sets(rows.scope_key, CASE_SETS), *conditions))
+    if keys.asked and frame.agency_id is None:
+        found[1].append(
+            select(*columns).where(in_sets(rows.scope_key, ASKED_SETS), *conditions, allowed)
+        )
     return found
 
 
-def visible(frame: Frame) -> Select[tuple[int]]:
-    """The ids of the cases in the frame's view (as an IN list: each once)."""
+def bound(frame: Frame) -> dict[str, Any]:
+    """The values a view's statement is run with: the frame's moments and the key sets in view
+    (``CASE_SETS``, ``ASKED_SETS``), read once per request."""
+    keys = of_frame(frame)
+    asked = keys.asked if frame.agency_id is None else []
+    plain, others = memo.remembered(
+        ("key sets", tuple(keys.case_plain), tuple(asked)),
+        lambda: _sets(keys.case_plain, asked),
+        KeySet,
+    )
+    return {**frame.bound(), "case_sets": plain, "asked_sets": others}
+
+
+def _sets(plain_keys: list[str], asked: list[str]) -> tuple[list[str], list[str]]:
+    plain: set[int] = set()
+    others: set[int] = set()
+    if plain_keys or asked:
+        wanted = set(plain_keys)
+        for key, set_id in db.session.execute(
+            select(KeySetMember.scope_key, KeySetMember.key_set_id).where(
+                KeySetMember.scope_key.in_([*plain_keys, *asked])
+            )
+        ):
+            (plain if key in wanted else others).add(set_id)
+    return [f"{SET}{i}" for i in sorted(plain)], [f"{SET}{i}" for i in sorted(others - plain)]
+
+
+def visible(frame: Frame, values: dict[str, Any] | None = None) -> Select[tuple[int]]:
+    """The ids of the cases in the frame's view, each once (by their key sets: run with
+    ``bound``, or given its ``values`` to hold)."""
     keys = of_frame(frame)
     parts = []
     if keys.case_plain:
-        parts.append(select(CaseKey.case_id).where(CaseKey.scope_key.in_(keys.case_plain)))
+        parts.append(select(CaseKey.case_id).where(in_sets(CaseKey.scope_key, CASE_SETS, values)))
     if keys.asked and frame.agency_id is None:
         allowed = select(Case.id).where(Case.id == CaseKey.case_id, access.case_filter(frame.actor))
         parts.append(
-            select(CaseKey.case_id).where(CaseKey.scope_key.in_(keys.asked), exists(allowed))
+            select(CaseKey.case_id).where(
+                in_sets(CaseKey.scope_key, ASKED_SETS, values), exists(allowed)
+            )
         )
     if not parts:
         return select(Case.id).where(Case.id.is_(None))
-    return union(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
+    return union_all(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]

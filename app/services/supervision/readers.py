@@ -55,8 +55,8 @@ def _fresh(condition: Any) -> Any:
 
 
 def _stalls(frame: Frame) -> tuple[list[Select[Any]], list[Select[Any]]]:
-    """The read model's rows in view and late now: (about work, each once; about a case as a
-    whole, a row per key: the same stall may come more than once)."""
+    """The read model's rows in view and late now, each once: (about work, about a case as a
+    whole)."""
     fresh = case(
         (Entry.reason == "held", false()),
         (Entry.reason == "error", Entry.fresh_at > NEW_SINCE),
@@ -110,7 +110,7 @@ def statement(
     shape: building it costs more than running it."""
     shape = ("stalled", frame.standing(), tuple(chosen), stage, first, last)
     stmt = built(shape, lambda: _build(frame, chosen, stage, first, last))
-    return stmt, frame.bound()
+    return stmt, keys.bound(frame)
 
 
 def _at_stage(stmt: Select[Any], rows: Any, stage: str | None) -> Select[Any]:
@@ -124,28 +124,14 @@ def _build(
     frame: Frame, chosen: list[str], stage: str | None, first: int, last: int
 ) -> Select[Any]:
     """One statement for a page of the list and the counts above it. The stalls in view are
-    gathered once, each once (by reason and what is stuck); from them come one row of counts
+    gathered once, each once (every row carries one key); from them come one row of counts
     (``n_<reason>`` per reason, ``fresh_count``) and, joined to it, the rows ``first``..``last``
     of the chosen reasons in lateness order (none: one row of counts alone)."""
     work, whole = _stalls(frame)
-    once = union_all(*work, escalated(frame)).subquery("once")
-    parts = [_at_stage(select(once), once, stage)]
-    if whole:
-        rows = union_all(*whole).subquery("whole")
-        grouped = select(
-            rows.c.reason,
-            rows.c.source_id,
-            func.min(rows.c.case_id).label("case_id"),
-            func.min(rows.c.stalled_at).label("stalled_at"),
-            func.min(rows.c.item_id).label("item_id"),
-            func.max(rows.c.fresh).label("fresh"),
-            func.min(rows.c.entry_id).label("entry_id"),
-        ).group_by(rows.c.reason, rows.c.source_id)
-        parts.append(_at_stage(grouped, rows, stage))
-    gathered = union_all(*parts).subquery("gathered")
-    each = select(gathered)
+    once = union_all(*work, *whole, escalated(frame)).subquery("once")
+    each = _at_stage(select(once), once, stage)
     if frame.new_only:
-        each = each.where(gathered.c.fresh == 1)
+        each = each.where(once.c.fresh == 1)
     listed = each.cte("stalled").prefix_with("MATERIALIZED")
     counts = select(
         *(func.count().filter(listed.c.reason == key).label(f"n_{key}") for key in REASONS),

@@ -1,6 +1,7 @@
 """The supervisors' read model, kept at every step: per case, its scope keys (``CaseKey``), its
 possible stalls (``StallEntry``, from ``stalls``) and where it waits (``WaitEntry``, from
-``waits``), each row once per scope key.
+``waits``): about a piece of work, with its queue's key; about the case as a whole, with the key
+of the case's set of keys (``KeySet``).
 
 Each flush notes the cases whose work items, instances, waiting events, agencies, status or plan
 dates changed (and the steps whose limit changed); as the transaction commits, those cases' rows
@@ -28,7 +29,8 @@ from app.models import (
     WorkItem,
 )
 from app.models.base import days_after
-from app.services.supervision import stalls, waits
+from app.services import memo
+from app.services.supervision import keys, stalls, waits
 from app.services.supervision.keys import scope_keys
 
 # The columns a change of which can change a case's rows (a new or deleted row always can).
@@ -77,28 +79,33 @@ def refresh(bind: Any, case_ids: Iterable[int], days: dict[str, int] | None = No
     """Rewrite the rows of these cases from what their tables say now."""
     ids = sorted(set(case_ids))
     days = days if days is not None else stalls.limits(bind)
-    statements = _rewrite(tuple(sorted(days.items())))
+    first, then = _rewrite(tuple(sorted(days.items())))
     for start in range(0, len(ids), _CHUNK):
-        chunk = {"case_ids": ids[start : start + _CHUNK]}
-        for statement in statements:
-            bind.execute(statement, chunk)
+        chunk = ids[start : start + _CHUNK]
+        for statement in first:
+            bind.execute(statement, {"case_ids": chunk})
+        keys.assign_sets(bind, chunk)
+        for statement in then:
+            bind.execute(statement, {"case_ids": chunk})
+    memo.forget()  # key sets may be new: a view later in this request reads them again
 
 
 def rebuild(bind: Any) -> None:
     """Rewrite every row (the migration that adds the model, a bulk load)."""
     for table in (CaseKey, StallEntry, WaitEntry):
         bind.execute(delete(table))
-    _write(bind, stalls.limits(bind), None)
-
-
-def _write(bind: Any, days: dict[str, int], case_ids: Any) -> None:
-    for statement in _inserts(days, case_ids):
+    bind.execute(_keys_insert(None))
+    keys.assign_sets(bind, None)
+    for statement in _entries_inserts(stalls.limits(bind), None):
         bind.execute(statement)
 
 
-def _inserts(days: dict[str, int], case_ids: Any) -> list[Any]:
+def _keys_insert(case_ids: Any) -> Any:
+    return insert(CaseKey.__table__).from_select(["case_id", "scope_key"], scope_keys(case_ids))
+
+
+def _entries_inserts(days: dict[str, int], case_ids: Any) -> list[Any]:
     return [
-        insert(CaseKey.__table__).from_select(["case_id", "scope_key"], scope_keys(case_ids)),
         insert(StallEntry.__table__).from_select(
             ["scope_key", *stalls.COLUMNS], stalls.entries(days, case_ids)
         ),
@@ -109,12 +116,13 @@ def _inserts(days: dict[str, int], case_ids: Any) -> list[Any]:
 
 
 @lru_cache(maxsize=8)
-def _rewrite(days: tuple[tuple[str, int], ...]) -> tuple[Any, ...]:
+def _rewrite(days: tuple[tuple[str, int], ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """A case's rewrite, built once per set of limits (building these statements costs more
-    than running them), the cases bound when it runs."""
+    than running them), the cases bound when it runs: its keys (then its key set is found, in
+    Python), then its entries."""
     ids = bindparam("case_ids", expanding=True)
     deletes = [delete(table).where(table.c.case_id.in_(ids)) for table in _TABLES]
-    return (*deletes, *_inserts(dict(days), ids))
+    return (*deletes, _keys_insert(ids)), tuple(_entries_inserts(dict(days), ids))
 
 
 def retime(bind: Any, setting_key: str, value: int) -> None:

@@ -2,7 +2,8 @@
 becomes late (``stalled_at``), defined over the tables the steps write (open work, instances,
 waiting events, the case's review date). They carry no "now": the list reads
 ``stalled_at <= now``, so time moving needs no rewrite. ``readmodel`` writes them into
-``StallEntry``, once per scope key of their case, as each change commits.
+``StallEntry`` (about work: with its queue's key; about a case: with its key set's) as each
+change commits.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from app.models import (
 )
 from app.models.base import UTCDateTime, days_after
 from app.services import settings
-from app.services.supervision.keys import item_key, of_cases, scope_keys
+from app.services.supervision.keys import item_key, of_cases, set_keys
 
 # The settings that set a reason's limit (days after the wait began); the review reason is listed
 # a whole day after its date plus the stall days.
@@ -86,12 +87,12 @@ def waiting_at_step(process_key: str, element_id: str) -> Select[tuple[int]]:
 
 def entries(days: dict[str, int], case_ids: Sequence[int] | None = None) -> Select[Any]:
     """Every candidate of the cases (all cases: None): about a piece of work, once, with its
-    queue's key; about a case as a whole, once per scope key of the case."""
+    queue's key; about a case as a whole, once, with the key of the case's key set."""
     work = union_all(
         *(reader(days, case_ids).add_columns(item_key().label("scope_key")) for reader in WORK)
     ).subquery("work")
     whole = union_all(*(reader(days, case_ids) for reader in WHOLE)).subquery("whole")
-    keys = scope_keys(case_ids).subquery("keys")
+    keys = set_keys(case_ids).subquery("keys")
     return union_all(
         select(work.c.scope_key, *(work.c[name] for name in COLUMNS)),
         select(keys.c.scope_key, *(whole.c[name] for name in COLUMNS)).join(

@@ -1,6 +1,7 @@
 """Where cases wait now, for the heatmap: every open work item and every waiting catch event of a
 case, with its process, element, since when and until when. ``readmodel`` writes them into
-``WaitEntry``, once per scope key of their case, as each change commits."""
+``WaitEntry`` (open work with its queue's key, a catch event with its case's key set's) as each
+change commits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Select, String, literal, null, select, union_all
 from sqlalchemy import cast as sql_cast
 
 from app.models import WaitingEvent, WorkItem
-from app.services.supervision.keys import item_key, of_cases, scope_keys
+from app.services.supervision.keys import item_key, of_cases, set_keys
 
 COLUMNS = (
     "case_id",
@@ -28,7 +29,7 @@ COLUMNS = (
 
 def entries(case_ids: Sequence[int] | None = None) -> Select[Any]:
     """Every wait of the cases (all cases: None): open work once, with its queue's key; a catch
-    event once per scope key of its case."""
+    event once, with the key of its case's key set."""
     items = select(
         *_named(
             WorkItem.case_id,
@@ -61,7 +62,7 @@ def entries(case_ids: Sequence[int] | None = None) -> Select[Any]:
     ).where(WaitingEvent.case_id.is_not(None), *of_cases(WaitingEvent.case_id, case_ids))
     work = items.add_columns(item_key().label("scope_key")).subquery("work")
     waits = events.subquery("waits")
-    keys = scope_keys(case_ids).subquery("keys")
+    keys = set_keys(case_ids).subquery("keys")
     return union_all(
         select(work.c.scope_key, *(work.c[name] for name in COLUMNS)),
         select(keys.c.scope_key, *(waits.c[name] for name in COLUMNS)).join(
