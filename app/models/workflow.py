@@ -116,6 +116,8 @@ class WorkItem(db.Model):
             "case_id",
         ),
         Index("ix_work_item_assignee_open", "assignee_id", "status", "due_at"),
+        # The supervisors' workload: open work per queue and worker, read from this index alone.
+        Index("ix_work_item_workload", "status", "queue", "assignee_id", "due_at", "created_at"),
         # Whether a person may open a case from its work: read from this index alone.
         Index(
             "ix_work_item_case_visibility",

@@ -332,14 +332,31 @@ def task_properties(item: WorkItem) -> dict[str, str]:
 
 
 def boundary_events(key: str) -> frozenset[str]:
-    """The boundary events of a process's newest version (see ``bpmn_xml.boundary_events``)."""
-    row = latest(key, required=False)
-    return _boundaries(row.bpmn_xml, key) if row is not None else frozenset()
+    """The boundary events of a process's newest version (see ``bpmn_xml.boundary_events``): its
+    document read and parsed once per content."""
+    found = db.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.content_hash)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return frozenset()
+    definition_id, content_hash = found
+    boundaries = _BOUNDARIES.get((content_hash, key))
+    if boundaries is None:
+        if len(_BOUNDARIES) >= 64:
+            _BOUNDARIES.clear()
+        xml = db.session.scalar(
+            select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
+        )
+        boundaries = _BOUNDARIES[(content_hash, key)] = frozenset(
+            bpmn_xml.boundary_events(xml or "", key)
+        )
+    return boundaries
 
 
-@lru_cache(maxsize=32)
-def _boundaries(xml: str, key: str) -> frozenset[str]:
-    return frozenset(bpmn_xml.boundary_events(xml, key))
+_BOUNDARIES: dict[tuple[str, str], frozenset[str]] = {}
 
 
 def element_names(definition: ProcessDefinition) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
-from flask import Flask
+from flask import Flask, url_for
 from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
@@ -71,6 +71,14 @@ def person_options(people: Iterable[Any], picked: str | None = None) -> Markup:
     )
 
 
+def url_maker(endpoint: str, name: str) -> Callable[[object], str]:
+    """The address of ``endpoint`` for any value of its one argument ``name``, routed once: a list
+    of hundreds of rows links each row without asking the router each time."""
+    marker = 987654321
+    head, tail = url_for(endpoint, **{name: marker}).split(str(marker), 1)
+    return lambda value: f"{head}{value}{tail}"
+
+
 def punctuation() -> dict[str, str]:
     """Separators that differ between Japanese and English (、 / ,  ： / :  〜 / –)."""
     return {"sep": gettext("、"), "colon": gettext("："), "range_sep": gettext("〜")}
@@ -83,3 +91,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(shown)
     app.add_template_filter(person_options)
     app.context_processor(punctuation)
+    app.add_template_global(url_maker)

@@ -150,8 +150,12 @@ def _fill(heat: dict[str, ElementHeat], frame: view.Frame, process_key: str) -> 
     today = _julian(frame.now)
     starts: dict[str, list[float]] = {}
     late: dict[str, int] = {}
-    for element_id, started, overdue in db.session.execute(stmt, _bound(frame)):
-        starts.setdefault(element_id, []).append(started)
+    # Thousands of rows: read on the connection (no ORM layer over plain columns).
+    for element_id, started, overdue in db.session.connection().execute(stmt, _bound(frame)):
+        found = starts.get(element_id)
+        if found is None:
+            found = starts[element_id] = []
+        found.append(started)
         if overdue:
             late[element_id] = late.get(element_id, 0) + 1
     for element_id, found in starts.items():

@@ -37,32 +37,40 @@ def workload(actor: User, now: datetime | None = None) -> tuple[list[Load], list
     if not queues:
         return [], []
     columns = (
+        WorkItem.queue,
+        WorkItem.assignee_id,
         func.count(),
         func.sum(_flag(WorkItem.due_at < now)),
         func.sum(_flag((WorkItem.due_at >= now) & (WorkItem.due_at < week))),
-        func.sum(_flag(WorkItem.assignee_id.is_(None))),
         func.min(WorkItem.created_at),
     )
-    base = select(*columns).where(WorkItem.status == "open", WorkItem.queue.in_(queues))
-    per_queue = db.session.execute(base.add_columns(WorkItem.queue).group_by(WorkItem.queue))
-    per_worker = db.session.execute(
-        base.add_columns(WorkItem.assignee_id)
-        .where(WorkItem.assignee_id.is_not(None))
-        .group_by(WorkItem.assignee_id)
-    )
+    # One pass over the open work of the queues (an index holds all it reads), per queue and
+    # worker; added up per queue and per worker here.
+    per_queue: dict[str, list] = {}
+    per_worker: dict[int, list] = {}
+    for queue, assignee_id, count, overdue, week_due, oldest in db.session.execute(
+        select(*columns)
+        .where(WorkItem.status == "open", WorkItem.queue.in_(queues))
+        .group_by(WorkItem.queue, WorkItem.assignee_id)
+    ):
+        unassigned = count if assignee_id is None else 0
+        _add(per_queue, queue, (count, overdue, week_due, unassigned, oldest))
+        if assignee_id is not None:
+            _add(per_worker, assignee_id, (count, overdue, week_due, 0, oldest))
     from app.services import overview
 
     queue_labels = overview.labels(queues)
-    queue_rows = [_load(str(key), queue_labels.get(key, key), row, now) for *row, key in per_queue]
-    worker_rows_raw = list(per_worker)
+    queue_rows = [
+        _load(str(key), queue_labels.get(key, key), row, now) for key, row in per_queue.items()
+    ]
     names = dict(
         db.session.execute(
-            select(User.id, User.display_name).where(
-                User.id.in_([key for *_, key in worker_rows_raw])
-            )
+            select(User.id, User.display_name).where(User.id.in_(list(per_worker)))
         ).all()
     )
-    worker_rows = [_load(str(key), names.get(key, "-"), row, now) for *row, key in worker_rows_raw]
+    worker_rows = [
+        _load(str(key), names.get(key, "-"), row, now) for key, row in per_worker.items()
+    ]
     audit.record("workload.view", "work_item", None, actor, detail={"queues": len(queues)})
     audit.commit_read()
     return sorted(worker_rows, key=_busiest), sorted(queue_rows, key=_busiest)
@@ -70,6 +78,18 @@ def workload(actor: User, now: datetime | None = None) -> tuple[list[Load], list
 
 def _busiest(load: Load) -> tuple[int, str]:
     return (-load.open, load.label)
+
+
+def _add(totals: dict, key: object, row: tuple) -> None:
+    """Add one group's counts to ``key``'s totals (the oldest: the earliest)."""
+    found = totals.get(key)
+    if found is None:
+        totals[key] = list(row)
+        return
+    for index in range(4):
+        found[index] = (found[index] or 0) + (row[index] or 0)
+    if row[4] is not None and (found[4] is None or row[4] < found[4]):
+        found[4] = row[4]
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
