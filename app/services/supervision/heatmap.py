@@ -139,31 +139,28 @@ def _fill(heat: dict[str, ElementHeat], frame: view.Frame, process_key: str) -> 
     if db.engine.dialect.name == "postgresql":
         _fill_grouped(heat, frame, process_key)
         return
-    # SQLite: the waits come once each, the start as a day number; counted and sorted here
-    # (cheaper than SQLite's window functions over the same rows).
+    # SQLite: counted per element in SQL, with every start there as a day number in one text
+    # (thousands of rows would cost more as rows than as numbers), sorted here for the middle.
     waits = _waits(frame, process_key)
-    shape = ("waits-days", frame.standing(), process_key)
-    stmt = view.built(
-        shape,
-        lambda: select(waits.c.element_id, func.julianday(waits.c.since), waits.c.overdue),
-    )
+
+    def make() -> Any:
+        started = func.julianday(waits.c.since)
+        return select(
+            waits.c.element_id,
+            func.count(),
+            func.sum(waits.c.overdue),
+            func.min(started),
+            func.group_concat(started),
+        ).group_by(waits.c.element_id)
+
+    stmt = view.built(("waits-days", frame.standing(), process_key), make)
     today = _julian(frame.now)
-    starts: dict[str, list[float]] = {}
-    late: dict[str, int] = {}
-    # Thousands of rows: read on the connection (no ORM layer over plain columns).
-    for element_id, started, overdue in db.session.connection().execute(stmt, _bound(frame)):
-        found = starts.get(element_id)
-        if found is None:
-            found = starts[element_id] = []
-        found.append(started)
-        if overdue:
-            late[element_id] = late.get(element_id, 0) + 1
-    for element_id, found in starts.items():
+    for element_id, count, overdue, oldest, starts in db.session.execute(stmt, _bound(frame)):
         heat[element_id] = ElementHeat(
-            count=len(found),
-            overdue=late.get(element_id, 0),
-            median_days=round(today - statistics.median(found), 1),
-            worst_days=round(today - min(found), 1),
+            count=int(count),
+            overdue=int(overdue or 0),
+            median_days=round(today - statistics.median(map(float, starts.split(","))), 1),
+            worst_days=round(today - oldest, 1),
         )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam
 
+from app.extensions import db
 from app.models import User
 from app.models.base import UTCDateTime
 from app.services import queues
@@ -64,11 +65,13 @@ class Frame:
 
 
 def built(shape: Hashable, make: Callable[[], Any]) -> Any:
-    """A statement built once per shape (building one costs more than running it); its moments
-    are bound parameters (``NOW``, ``NEW_SINCE``)."""
-    found = _BUILT.get(shape)
+    """A statement built once per shape and database kind (building one costs more than running
+    it; some parts are written for one kind); its moments are bound parameters (``NOW``,
+    ``NEW_SINCE``)."""
+    key = (db.engine.dialect.name, shape)
+    found = _BUILT.get(key)
     if found is None:
         if len(_BUILT) >= 1024:
             _BUILT.clear()
-        found = _BUILT[shape] = make()
+        found = _BUILT[key] = make()
     return found

@@ -36,26 +36,33 @@ def workload(actor: User, now: datetime | None = None) -> tuple[list[Load], list
     queues = sorted(scope.queues)
     if not queues:
         return [], []
-    columns = (
-        WorkItem.queue,
-        WorkItem.assignee_id,
-        func.count(),
-        func.sum(_flag(WorkItem.due_at < now)),
-        func.sum(_flag((WorkItem.due_at >= now) & (WorkItem.due_at < week))),
-        func.min(WorkItem.created_at),
-    )
-    # One pass over the open work of the queues (an index holds all it reads), per queue and
-    # worker; added up per queue and per worker here.
-    per_queue: dict[str, list] = {}
-    per_worker: dict[int, list] = {}
-    for queue, assignee_id, count, overdue, week_due, oldest in db.session.execute(
-        select(*columns)
+    per = (
+        select(
+            WorkItem.queue,
+            WorkItem.assignee_id,
+            func.count().label("open"),
+            func.sum(_flag(WorkItem.due_at < now)).label("overdue"),
+            func.sum(_flag((WorkItem.due_at >= now) & (WorkItem.due_at < week))).label("week"),
+            func.min(WorkItem.created_at).label("oldest"),
+        )
         .where(WorkItem.status == "open", WorkItem.queue.in_(queues))
         .group_by(WorkItem.queue, WorkItem.assignee_id)
+        .subquery("per")
+    )
+    # One pass over the open work of the queues (an index holds all it reads), per queue and
+    # worker, with the worker's name; added up per queue and per worker here.
+    per_queue: dict[str, list] = {}
+    per_worker: dict[int, list] = {}
+    names: dict[int, str] = {}
+    for queue, assignee_id, name, count, overdue, week_due, oldest in db.session.execute(
+        select(per.c.queue, per.c.assignee_id, User.display_name, *list(per.c)[2:]).outerjoin(
+            User, User.id == per.c.assignee_id
+        )
     ):
         unassigned = count if assignee_id is None else 0
         _add(per_queue, queue, (count, overdue, week_due, unassigned, oldest))
         if assignee_id is not None:
+            names[assignee_id] = name
             _add(per_worker, assignee_id, (count, overdue, week_due, 0, oldest))
     from app.services import overview
 
@@ -63,13 +70,8 @@ def workload(actor: User, now: datetime | None = None) -> tuple[list[Load], list
     queue_rows = [
         _load(str(key), queue_labels.get(key, key), row, now) for key, row in per_queue.items()
     ]
-    names = dict(
-        db.session.execute(
-            select(User.id, User.display_name).where(User.id.in_(list(per_worker)))
-        ).all()
-    )
     worker_rows = [
-        _load(str(key), names.get(key, "-"), row, now) for key, row in per_worker.items()
+        _load(str(key), names.get(key) or "-", row, now) for key, row in per_worker.items()
     ]
     audit.record("workload.view", "work_item", None, actor, detail={"queues": len(queues)})
     audit.commit_read()
