@@ -9,6 +9,8 @@ trained on.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     Flask,
@@ -19,7 +21,9 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from werkzeug.wrappers import Response
 
 from app.web.auth import safe_next
@@ -59,14 +63,57 @@ def switch() -> Response:
     return response
 
 
-def _template_globals() -> dict[str, str]:
-    return {"current_locale": str(get_locale() or DEFAULT_LANGUAGE)}
+def _template_globals() -> dict[str, Any]:
+    return {
+        "current_locale": str(get_locale() or DEFAULT_LANGUAGE),
+        TRANSLATIONS: get_translations(),
+    }
+
+
+# The page's catalogue, looked up once per page (``_template_globals``): a list of a hundred rows
+# asks for a few hundred strings, and looking the catalogue up for each one (request, locale,
+# domain) cost several milliseconds a page. Templates rendered without it (a macro imported
+# without context) look it up as before.
+TRANSLATIONS = "_kasane_translations"
+
+
+def _catalogue(context: Context) -> Any:
+    found = context.get(TRANSLATIONS)
+    return found if found is not None else get_translations()
+
+
+@pass_context
+def _gettext(context: Context, string: str) -> str:
+    return _catalogue(context).ugettext(string)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).ungettext(singular, plural, n)
+
+
+@pass_context
+def _pgettext(context: Context, message_context: str, string: str) -> str:
+    return _catalogue(context).upgettext(message_context, string)
+
+
+@pass_context
+def _npgettext(context: Context, message_context: str, singular: str, plural: str, n: int) -> str:
+    return _catalogue(context).unpgettext(message_context, singular, plural, n)
 
 
 def init_app(app: Flask) -> None:
-    """Add the switch route and ``current_locale`` for ``<html lang>`` and the switch button."""
+    """Add the switch route, ``current_locale`` for ``<html lang>`` and the switch button, and
+    the page's catalogue for the templates' ``_()``."""
     app.register_blueprint(bp)
     app.context_processor(_template_globals)
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext,
+        ngettext=_ngettext,
+        newstyle=True,
+        pgettext=_pgettext,
+        npgettext=_npgettext,
+    )
 
 
 def language() -> str:
