@@ -83,7 +83,7 @@ def _waits(frame: view.Frame, process_key: str, element_id: str | None = None) -
     """Where cases in view wait in ``process_key`` now, each wait once (built once per standing,
     process and element; run with ``_bound``)."""
     boundaries = tuple(sorted(definitions.boundary_events(process_key)))
-    shape = ("waits", frame.standing(), process_key, element_id, boundaries)
+    shape = ("waits", keys.shape(frame), process_key, element_id, boundaries)
     return view.built(shape, lambda: _build_waits(frame, process_key, element_id, boundaries))
 
 
@@ -153,7 +153,7 @@ def _fill(heat: dict[str, ElementHeat], frame: view.Frame, process_key: str) -> 
             func.group_concat(started),
         ).group_by(waits.c.element_id)
 
-    stmt = view.built(("waits-days", frame.standing(), process_key), make)
+    stmt = view.built(("waits-days", keys.shape(frame), process_key), make)
     today = _julian(frame.now)
     for element_id, count, overdue, oldest, starts in db.session.execute(stmt, _bound(frame)):
         heat[element_id] = ElementHeat(
@@ -190,7 +190,7 @@ def _fill_grouped(heat: dict[str, ElementHeat], frame: view.Frame, process_key: 
             middles,
         ).group_by(waits.c.element_id)
 
-    stmt = view.built(("waits-grouped", frame.standing(), process_key), make)
+    stmt = view.built(("waits-grouped", keys.shape(frame), process_key), make)
     now = frame.now
     for element_id, count, overdue, oldest, middle in db.session.execute(stmt, _bound(frame)):
         lower, upper = (now - moment for moment in middle)
@@ -218,7 +218,7 @@ def waiting_at(
         return []
     waits = _waits(frame, process_key, element_id)
     stmt = view.built(
-        ("waits-listed", frame.standing(), process_key, element_id),
+        ("waits-listed", keys.shape(frame), process_key, element_id),
         lambda: (
             select(
                 waits.c.since, waits.c.overdue, waits.c.item_id, Case.id, Case.number, Case.title

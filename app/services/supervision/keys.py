@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -189,7 +189,37 @@ class ViewKeys:
 def of_frame(frame: Frame) -> ViewKeys:
     """The keys of a view. A queue filter leaves out what is there only because an overseen
     agency holds it; an agency filter, what is there through a queue (work in a queue of the
-    scope is still listed for a case that agency holds)."""
+    scope is still listed for a case that agency holds). Keys asked of ``case_filter`` that no
+    case has (no key set holds them) are left out: their part of a statement, with its access
+    conditions, would only cost planning."""
+    keys = _of_frame(frame)
+    if keys.asked and not _in_use(keys.asked):
+        keys = replace(keys, asked=[])
+    return keys
+
+
+def shape(frame: Frame) -> tuple[Any, ...]:
+    """What a view's statement is built for: the frame's standing, and whether it asks
+    ``case_filter`` of any rows."""
+    return (frame.standing(), bool(of_frame(frame).asked))
+
+
+def _in_use(asked: list[str]) -> bool:
+    """Whether some case has one of these keys (a key set holds it; sets are never removed, so
+    this may say yes for keys no case has any more, never no for a key a case has)."""
+    return memo.remembered(
+        ("keys in use", tuple(asked)),
+        lambda: (
+            db.session.scalar(
+                select(KeySetMember.key_set_id).where(KeySetMember.scope_key.in_(asked)).limit(1)
+            )
+            is not None
+        ),
+        KeySet,
+    )
+
+
+def _of_frame(frame: Frame) -> ViewKeys:
     agencies = set(frame.scope.agency_ids)
     if frame.agency_id is not None:
         agencies &= {frame.agency_id}

@@ -27,8 +27,9 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import aliased
 
+from app.extensions import db
 from app.models import Case, Escalation, StallEntry, User, WorkItem
-from app.services import access
+from app.services import access, memo
 from app.services.supervision import keys
 from app.services.supervision.view import NEW_SINCE, NOW, Frame, built
 
@@ -108,8 +109,9 @@ def statement(
     """The statement for a page of the list and the counts above it, with its parameters. Built
     once per standing of the supervisor (what ``access`` and their scope depend on) and filter
     shape: building it costs more than running it."""
-    shape = ("stalled", frame.standing(), tuple(chosen), stage, first, last)
-    stmt = built(shape, lambda: _build(frame, chosen, stage, first, last))
+    handed = _handed_to(frame.actor.id)
+    shape = ("stalled", keys.shape(frame), handed, tuple(chosen), stage, first, last)
+    stmt = built(shape, lambda: _build(frame, chosen, stage, first, last, handed))
     return stmt, keys.bound(frame)
 
 
@@ -120,15 +122,35 @@ def _at_stage(stmt: Select[Any], rows: Any, stage: str | None) -> Select[Any]:
     return stmt.where(rows.c.case_id.in_(select(Case.id).where(Case.stage == stage)))
 
 
+def _handed_to(user_id: int) -> bool:
+    """Whether another supervisor has handed this one a case not yet dealt with (without any, the
+    statement leaves that part, with its access conditions, out)."""
+    return memo.remembered(
+        ("handed to", user_id),
+        lambda: (
+            db.session.scalar(
+                select(Escalation.id)
+                .where(Escalation.to_user_id == user_id, Escalation.resolved_at.is_(None))
+                .limit(1)
+            )
+            is not None
+        ),
+        Escalation,
+    )
+
+
 def _build(
-    frame: Frame, chosen: list[str], stage: str | None, first: int, last: int
+    frame: Frame, chosen: list[str], stage: str | None, first: int, last: int, handed: bool
 ) -> Select[Any]:
     """One statement for a page of the list and the counts above it. The stalls in view are
     gathered once, each once (every row carries one key); from them come one row of counts
     (``n_<reason>`` per reason, ``fresh_count``) and, joined to it, the rows ``first``..``last``
     of the chosen reasons in lateness order (none: one row of counts alone)."""
     work, whole = _stalls(frame)
-    once = union_all(*work, *whole, escalated(frame)).subquery("once")
+    arms = [*work, *whole]
+    if handed or not arms:
+        arms.append(escalated(frame))
+    once = union_all(*arms).subquery("once")
     each = _at_stage(select(once), once, stage)
     if frame.new_only:
         each = each.where(once.c.fresh == 1)
