@@ -106,6 +106,8 @@ def engine_options(url: str) -> dict[str, object]:
     options: dict[str, object] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
     if url.startswith("postgresql"):
         # The access query's correlated lookups have estimated costs in the millions, so PostgreSQL
-        # would JIT-compile each such statement (about a second) although it runs in milliseconds.
-        options["connect_args"] = {"options": "-c jit=off"}
+        # would JIT-compile each such statement (about a second) although it runs in milliseconds;
+        # for the same reason it would start parallel workers (some milliseconds each time) for
+        # statements that read a few hundred index entries.
+        options["connect_args"] = {"options": "-c jit=off -c max_parallel_workers_per_gather=0"}
     return options
