@@ -82,10 +82,10 @@ class Escalation(db.Model):
 
 class StallEntry(db.Model):
     """The supervisors' read model of what is stuck or will be: one row per possible stall (a
-    reason, a case, a work item or instance) and per scope key that brings its case into a
-    supervisor's view: ``a:<agency id>`` (an agency on the case), ``g:<group queue>`` (open work
-    in that queue carrying no 支援会議 material) or ``r:<queue>`` (other open work there: whether
-    the supervisor may open the case is asked of ``access.case_filter`` when the list is read).
+    reason, a case, a work item or instance) with the key that brings it into a supervisor's
+    view (``services.supervision.keys``): about a piece of work, its queue's key (``g:``, ``o:``,
+    or ``r:`` — whether the supervisor may open the case is then asked of ``access.case_filter``
+    when the list is read); about a case as a whole, the key of the case's ``KeySet``.
 
     ``services.supervision.stalls`` rewrites a case's rows in the same transaction as every
     change to its work, instances, waits, agencies or plan dates, and moves ``stalled_at`` when a
@@ -128,7 +128,8 @@ class StallEntry(db.Model):
 
 
 class WaitEntry(db.Model):
-    """Where a case waits now, per scope key of its case (as ``StallEntry``): one row per open
+    """Where a case waits now, keyed as ``StallEntry`` (open work by its queue's key, a catch
+    event by its case's key set): one row per open
     work item (``kind`` "item") and per waiting catch event ("event"), with its process and
     element, since when and until when. The heatmap reads it on one covering index; kept with
     the stall entries, case by case, at every step."""

@@ -6,7 +6,9 @@ its open work: ``g:<queue>`` a group queue, ``o:<queue>`` the queue of an agency
 carrying no 支援会議 material), ``r:<queue>`` any other (another agency's queue, or material). A
 supervisor's view takes the rows of their ``a:``, ``g:`` and ``o:`` keys as they are (whoever
 oversees that agency or queue may open the case) and asks ``access.case_filter`` of the rows of
-their ``r:`` keys: exactly the cases of their scope they may open (a test holds the two equal)."""
+their ``r:`` keys: exactly the cases of their scope they may open (a test holds the two equal).
+Rows about a piece of work carry their queue's key; rows about a case as a whole carry the key of
+the case's set of keys (``s:<KeySet id>``), once: a view reads the sets holding one of its keys."""
 
 from __future__ import annotations
 
@@ -178,7 +180,7 @@ def _set_ids(bind: Any, members: dict[str, list[str]]) -> dict[str, int]:
 @dataclass
 class ViewKeys:
     """The keys of one view. Rows about a piece of work carry one key, their queue's; rows about
-    a case as a whole carry every key of the case."""
+    a case as a whole are read by the key sets holding ``case_plain`` or ``asked`` keys."""
 
     case_plain: list[str]  # case rows in view as they are
     item_plain: list[str]  # work rows in view as they are
