@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -332,8 +333,7 @@ def task_properties(item: WorkItem) -> dict[str, str]:
 
 
 def boundary_events(key: str) -> frozenset[str]:
-    """The boundary events of a process's newest version (see ``bpmn_xml.boundary_events``): its
-    document read and parsed once per content."""
+    """The boundary events of a process's newest version (see ``bpmn_xml.boundary_events``)."""
     found = db.session.execute(
         select(ProcessDefinition.id, ProcessDefinition.content_hash)
         .where(ProcessDefinition.key == key)
@@ -343,34 +343,52 @@ def boundary_events(key: str) -> frozenset[str]:
     if found is None:
         return frozenset()
     definition_id, content_hash = found
-    boundaries = _BOUNDARIES.get((content_hash, key))
-    if boundaries is None:
-        if len(_BOUNDARIES) >= 64:
-            _BOUNDARIES.clear()
-        xml = db.session.scalar(
-            select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
-        )
-        boundaries = _BOUNDARIES[(content_hash, key)] = frozenset(
-            bpmn_xml.boundary_events(xml or "", key)
-        )
-    return boundaries
 
+    def xml() -> str:
+        return (
+            db.session.scalar(
+                select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
+            )
+            or ""
+        )
 
-_BOUNDARIES: dict[tuple[str, str], frozenset[str]] = {}
+    return _parsed("boundaries", content_hash, key, xml, bpmn_xml.boundary_events, frozenset)
 
 
 def element_names(definition: ProcessDefinition) -> dict[str, str]:
-    """The names of a version's elements, by id (its document read and parsed once per content)."""
-    wanted = (definition.content_hash, definition.key)
-    names = _NAMES.get(wanted)
-    if names is None:
-        if len(_NAMES) >= 64:
-            _NAMES.clear()
-        names = _NAMES[wanted] = bpmn_xml.element_names(definition.bpmn_xml, definition.key)
-    return dict(names)
+    """The names of a version's elements, by id."""
+    return dict(
+        _parsed(
+            "names",
+            definition.content_hash,
+            definition.key,
+            lambda: definition.bpmn_xml,
+            bpmn_xml.element_names,
+            dict,
+        )
+    )
 
 
-_NAMES: dict[tuple[str, str], dict[str, str]] = {}
+def _parsed(
+    what: str,
+    content_hash: str,
+    key: str,
+    xml: Callable[[], str],
+    parse: Callable[[str, str], Any],
+    kept: Callable[[Any], Any],
+) -> Any:
+    """What ``parse`` reads from one process of a document, once per document content (the
+    document itself is read only then: ``xml``)."""
+    wanted = (what, content_hash, key)
+    found = _PARSED.get(wanted)
+    if found is None:
+        if len(_PARSED) >= 128:
+            _PARSED.clear()
+        found = _PARSED[wanted] = kept(parse(xml(), key))
+    return found
+
+
+_PARSED: dict[tuple[str, str, str], Any] = {}
 
 
 def message_names() -> set[str]:

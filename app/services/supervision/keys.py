@@ -195,8 +195,10 @@ def of_frame(frame: Frame) -> ViewKeys:
     case has (no key set holds them) are left out: their part of a statement, with its access
     conditions, would only cost planning."""
     keys = _of_frame(frame)
-    if keys.asked and not _in_use(keys.asked):
-        keys = replace(keys, asked=[])
+    if keys.asked:
+        asked = set(keys.asked)
+        if not any(key in asked for key, _ in _members(keys)):
+            keys = replace(keys, asked=[])
     return keys
 
 
@@ -206,16 +208,20 @@ def shape(frame: Frame) -> tuple[Any, ...]:
     return (frame.standing(), bool(of_frame(frame).asked))
 
 
-def _in_use(asked: list[str]) -> bool:
-    """Whether some case has one of these keys (a key set holds it; sets are never removed, so
-    this may say yes for keys no case has any more, never no for a key a case has)."""
+def _members(keys: ViewKeys) -> list[tuple[str, int]]:
+    """(key, key set) of every set holding one of the view's keys, read once per request (sets
+    are never removed, so a key may be held by a set no case has any more)."""
+    wanted = [*keys.case_plain, *keys.asked]
+    if not wanted:
+        return []
     return memo.remembered(
-        ("keys in use", tuple(asked)),
-        lambda: (
-            db.session.scalar(
-                select(KeySetMember.key_set_id).where(KeySetMember.scope_key.in_(asked)).limit(1)
+        ("key set members", tuple(wanted)),
+        lambda: list(
+            db.session.execute(
+                select(KeySetMember.scope_key, KeySetMember.key_set_id).where(
+                    KeySetMember.scope_key.in_(wanted)
+                )
             )
-            is not None
         ),
         KeySet,
     )
@@ -297,27 +303,20 @@ def bound(frame: Frame) -> dict[str, Any]:
     """The values a view's statement is run with: the frame's moments and the key sets in view
     (``CASE_SETS``, ``ASKED_SETS``), read once per request."""
     keys = of_frame(frame)
-    asked = keys.asked if frame.agency_id is None else []
-    plain, others = memo.remembered(
-        ("key sets", tuple(keys.case_plain), tuple(asked)),
-        lambda: _sets(keys.case_plain, asked),
-        KeySet,
-    )
-    return {**frame.bound(), "case_sets": plain, "asked_sets": others}
-
-
-def _sets(plain_keys: list[str], asked: list[str]) -> tuple[list[str], list[str]]:
+    plain_keys = set(keys.case_plain)
+    asked = set(keys.asked if frame.agency_id is None else [])
     plain: set[int] = set()
     others: set[int] = set()
-    if plain_keys or asked:
-        wanted = set(plain_keys)
-        for key, set_id in db.session.execute(
-            select(KeySetMember.scope_key, KeySetMember.key_set_id).where(
-                KeySetMember.scope_key.in_([*plain_keys, *asked])
-            )
-        ):
-            (plain if key in wanted else others).add(set_id)
-    return [f"{SET}{i}" for i in sorted(plain)], [f"{SET}{i}" for i in sorted(others - plain)]
+    for key, set_id in _members(_of_frame(frame)):
+        if key in plain_keys:
+            plain.add(set_id)
+        elif key in asked:
+            others.add(set_id)
+    return {
+        **frame.bound(),
+        "case_sets": [f"{SET}{i}" for i in sorted(plain)],
+        "asked_sets": [f"{SET}{i}" for i in sorted(others - plain)],
+    }
 
 
 def visible(frame: Frame, values: dict[str, Any] | None = None) -> Select[tuple[int]]:
