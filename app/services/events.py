@@ -6,66 +6,114 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from app.engine.runtime import NotWaitingForMessage, NotWaitingForTimer
+from app.engine.runtime import EngineError, NotWaitingForMessage, NotWaitingForTimer
 from app.extensions import db
 from app.models import Case, MessageSubscription, ProcessInstance, User, WaitingEvent
 from app.models.base import utcnow
 from app.services import access, audit, instances, metrics, records
-from app.services.errors import Conflict, NotFound, ProcessFailure
+from app.services.errors import Conflict, NotFound
+
+# Instances whose timers one round fires in one transaction: large enough that a worker spends
+# its time on the engine rather than on round trips, small enough that a lost race repeats little.
+BATCH = 200
 
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:
     """Instances whose earliest timer is due, oldest first."""
-    stmt = (
-        select(ProcessInstance.id)
-        .where(
-            ProcessInstance.next_timer_at.is_not(None),
-            ProcessInstance.next_timer_at <= now,
-            ProcessInstance.held_at.is_(None),
-        )
-        .order_by(ProcessInstance.next_timer_at)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_due(select(ProcessInstance.id), now).limit(limit)))
 
 
-def _claim(instance_id: int, now: datetime) -> ProcessInstance | None:
-    """Lock one due instance for this worker; another worker holding it means skip (PostgreSQL)."""
-    stmt = select(ProcessInstance).where(
-        ProcessInstance.id == instance_id,
+def _due(stmt: Select[Any], now: datetime) -> Select[Any]:
+    return stmt.where(
         ProcessInstance.next_timer_at.is_not(None),
         ProcessInstance.next_timer_at <= now,
         ProcessInstance.held_at.is_(None),
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return db.session.scalars(stmt).first()
+    ).order_by(ProcessInstance.next_timer_at)
 
 
-def fire_due_timers(now: datetime | None = None, limit: int = 100) -> int:
-    """Fire every due timer, one instance per transaction; returns how many instances advanced."""
+def fire_due_timers(now: datetime | None = None, limit: int = BATCH) -> int:
+    """Fire the due timers of up to ``limit`` instances in one transaction; returns how many
+    instances advanced. Instances another worker holds are skipped (PostgreSQL). When the batch
+    cannot be saved as a whole (a person's step on one of them got in first), each instance is
+    tried in a transaction of its own; one that loses again waits for the next round."""
     now = now or utcnow()
-    return sum(fire_instance(instance_id, now) for instance_id in due_instance_ids(now, limit))
+    batch = _claim(now, limit=limit)
+    if not batch:
+        db.session.rollback()
+        return 0
+    ids = [instance.id for instance in batch]
+    try:
+        return _fire_and_save(batch, now)
+    except Conflict:
+        return sum(fire_instance(instance_id, now) for instance_id in ids)
 
 
 def fire_instance(instance_id: int, now: datetime) -> bool:
-    """Fire one instance's due timers in its own transaction; whether it advanced. A failure in
-    the engine marks the instance in error (for supervisors to see and retry)."""
-    instance = _claim(instance_id, now)
-    if instance is None:
+    """Fire one instance's due timers in its own transaction; whether it advanced. A person who
+    completed a task of the same instance meanwhile wins: nothing is saved, the timer stays due
+    and the next round tries again on the new state."""
+    batch = _claim(now, instance_id=instance_id)
+    if not batch:
         db.session.rollback()
         return False
-    lag = (utcnow() - instance.next_timer_at).total_seconds()
     try:
-        # What came due, by the names the diagram gives it (the case timeline shows them).
-        due = _due_timer_names(instance, now)
-        run = instances.resume(instance)
-        with instances.engine_errors():
-            run.fire_due_timers()
-        with instances.saving():
-            instances.persist(instance, run, now=now)
+        return _fire_and_save(batch, now) == 1
+    except Conflict:
+        return False
+
+
+def _claim(
+    now: datetime, *, limit: int = 1, instance_id: int | None = None
+) -> list[ProcessInstance]:
+    """Due instances (or the one asked for, if due), oldest timer first, locked for this worker;
+    rows another worker holds are skipped (PostgreSQL; SQLite has one writer, and the optimistic
+    lock catches a lost race)."""
+    stmt = _due(select(ProcessInstance), now).limit(limit)
+    if instance_id is not None:
+        stmt = stmt.where(ProcessInstance.id == instance_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(db.session.scalars(stmt))
+
+
+def _fire_and_save(batch: list[ProcessInstance], now: datetime) -> int:
+    """Fire ``batch`` and commit it as one (a lost race: Conflict, nothing saved); then mark the
+    instances the engine could not advance in error, each in its own transaction, for
+    supervisors to see and retry. Returns how many advanced."""
+    failed: dict[int, str] = {}
+    with instances.saving():
+        fired = _fire_batch(batch, now, failed)
+    for instance_id, message in failed.items():
+        instances.mark_failed(instance_id, message, stop_timers=True)
+    return fired
+
+
+def _fire_batch(batch: list[ProcessInstance], now: datetime, failed: dict[int, str]) -> int:
+    """Run each instance's due timers and keep the results in the session (nothing is read per
+    instance: ``instances.preload`` read what persisting needs for all of them). An instance the
+    engine cannot advance goes into ``failed`` with its message and is left as it was."""
+    loaded = instances.preload(batch)
+    fired = 0
+    with db.session.no_autoflush:
+        for instance in batch:
+            lag = (utcnow() - instance.next_timer_at).total_seconds()
+            # What came due, by the names the diagram gives it (the case timeline shows them).
+            due = sorted(
+                {
+                    row.name
+                    for row in loaded.waiting[instance.id]
+                    if row.kind == "timer" and row.due_at is not None and row.due_at <= now
+                }
+            )
+            try:
+                run = instances.resume(instance)
+                run.fire_due_timers()
+            except EngineError as exc:
+                failed[instance.id] = instances.failure_message(exc)
+                continue
+            instances.persist(instance, run, now=now, loaded=loaded)
             audit.record(
                 "process.timer",
                 "process_instance",
@@ -74,30 +122,10 @@ def fire_instance(instance_id: int, now: datetime) -> bool:
                 case_id=instance.case_id,
                 detail={"names": due} if due else None,
             )
-        metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
-        return True
-    except ProcessFailure as exc:
-        instances.mark_failed(instance_id, exc.message, stop_timers=True)
-    except Conflict:
-        # A person completed a task of the same instance meanwhile: nothing of this round was
-        # saved, the timer is still due, and the next round tries again on the new state.
-        db.session.rollback()
-    return False
-
-
-def _due_timer_names(instance: ProcessInstance, now: datetime) -> list[str]:
-    return sorted(
-        set(
-            db.session.scalars(
-                select(WaitingEvent.name).where(
-                    WaitingEvent.instance_id == instance.id,
-                    WaitingEvent.kind == "timer",
-                    WaitingEvent.due_at.is_not(None),
-                    WaitingEvent.due_at <= now,
-                )
-            )
-        )
-    )
+            metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
+            fired += 1
+    instances.write_steps(loaded)
+    return fired
 
 
 def deliver(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from app.engine.runtime import EngineError, ReadyTask, Run, Waiting
 from app.extensions import db
 from app.models import (
     Case,
+    Group,
     MessageSubscription,
     PathStep,
     ProcessDefinition,
@@ -104,10 +107,13 @@ def engine_errors() -> Iterator[None]:
         yield
     except EngineError as exc:
         db.session.rollback()
-        where = _("（要素 %(id)s）", id=exc.element_id) if exc.element_id else ""
-        raise ProcessFailure(
-            _("プロセスを進められませんでした%(where)s: %(why)s", where=where, why=exc.message_ja)
-        ) from exc
+        raise ProcessFailure(failure_message(exc)) from exc
+
+
+def failure_message(exc: EngineError) -> str:
+    """What an engine failure is called on the instance and to the person."""
+    where = _("（要素 %(id)s）", id=exc.element_id) if exc.element_id else ""
+    return _("プロセスを進められませんでした%(where)s: %(why)s", where=where, why=exc.message_ja)
 
 
 def mark_failed(
@@ -159,10 +165,64 @@ def saving() -> Iterator[None]:
         ) from exc
 
 
+@dataclass
+class Loaded:
+    """What ``persist`` reads of many instances, read for all of them at once (the timer worker's
+    batch): their open work items, message subscriptions, waiting events, cases and the groups
+    lanes route to. Path steps wait here to be written in one statement for the batch."""
+
+    open_items: dict[int, list[WorkItem]] = field(default_factory=lambda: defaultdict(list))
+    subscriptions: dict[int, list[MessageSubscription]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    waiting: dict[int, list[WaitingEvent]] = field(default_factory=lambda: defaultdict(list))
+    cases: dict[int, Case] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+def preload(batch: list[ProcessInstance]) -> Loaded:
+    """Read, in one statement each, what persisting a step of each of ``batch`` needs."""
+    loaded = Loaded()
+    ids = [instance.id for instance in batch]
+    for item in db.session.scalars(
+        select(WorkItem).where(WorkItem.instance_id.in_(ids), WorkItem.status == "open")
+    ):
+        loaded.open_items[item.instance_id].append(item)
+    for sub in db.session.scalars(
+        select(MessageSubscription).where(MessageSubscription.instance_id.in_(ids))
+    ):
+        loaded.subscriptions[sub.instance_id].append(sub)
+    for row in db.session.scalars(select(WaitingEvent).where(WaitingEvent.instance_id.in_(ids))):
+        loaded.waiting[row.instance_id].append(row)
+    case_ids = {instance.case_id for instance in batch if instance.case_id is not None}
+    if case_ids:
+        loaded.cases = {
+            case.id: case for case in db.session.scalars(select(Case).where(Case.id.in_(case_ids)))
+        }
+    for group in db.session.scalars(select(Group)):
+        loaded.groups[group.name] = group.key
+        loaded.groups[group.key] = group.key
+    return loaded
+
+
+def write_steps(loaded: Loaded) -> None:
+    """Append the batch's path steps in one multi-row insert."""
+    if loaded.steps:
+        db.session.execute(insert(PathStep), loaded.steps)
+        loaded.steps = []
+
+
 def persist(
-    instance: ProcessInstance, run: Run, *, case: Case | None = None, now: datetime | None = None
+    instance: ProcessInstance,
+    run: Run,
+    *,
+    case: Case | None = None,
+    now: datetime | None = None,
+    loaded: Loaded | None = None,
 ) -> None:
-    """Store the state after a step and rebuild what is indexed from it, in the current transaction."""
+    """Store the state after a step and rebuild what is indexed from it, in the current transaction.
+    ``loaded``: what ``preload`` read for a batch (no reads here, path steps left to ``write_steps``)."""
     now = now or utcnow()
     snap = run.snapshot()
     instance.state = snap.state
@@ -175,39 +235,67 @@ def persist(
     if snap.dropped_tasks:
         instance.compactions = (instance.compactions or 0) + 1
     if case is None and instance.case_id is not None:
-        case = db.session.get(Case, instance.case_id)
-    new_tasks = _sync_work_items(instance, snap.ready_tasks, case, now)
-    _sync_subscriptions(instance, snap.waiting_messages)
-    _sync_waiting(instance, snap.waiting, now)
-    if snap.steps:  # appended, never read back here: one multi-row insert, not one per flow
-        db.session.execute(
-            insert(PathStep),
-            [
-                {
-                    "instance_id": instance.id,
-                    "case_id": instance.case_id,
-                    "process_key": step.process_key,
-                    "source_id": step.source_id,
-                    "target_id": step.target_id,
-                    "taken_at": now,
-                }
-                for step in snap.steps
-            ],
-        )
+        found = loaded.cases.get(instance.case_id) if loaded is not None else None
+        case = found or db.session.get(Case, instance.case_id)
+    new_tasks = _sync_work_items(
+        instance,
+        snap.ready_tasks,
+        case,
+        now,
+        current=loaded.open_items[instance.id] if loaded is not None else None,
+        groups=loaded.groups if loaded is not None else None,
+    )
+    _sync_subscriptions(
+        instance,
+        snap.waiting_messages,
+        current=loaded.subscriptions[instance.id] if loaded is not None else None,
+    )
+    _sync_waiting(
+        instance,
+        snap.waiting,
+        now,
+        current=loaded.waiting[instance.id] if loaded is not None else None,
+    )
+    # Appended, never read back here: one multi-row insert, not one per flow.
+    steps = [
+        {
+            "instance_id": instance.id,
+            "case_id": instance.case_id,
+            "process_key": step.process_key,
+            "source_id": step.source_id,
+            "target_id": step.target_id,
+            "taken_at": now,
+        }
+        for step in snap.steps
+    ]
+    if loaded is not None:
+        loaded.steps.extend(steps)
+    elif steps:
+        db.session.execute(insert(PathStep), steps)
     if case is not None:
         case_progress.on_step(case, instance, snap.completed, new_tasks)
 
 
 def _sync_work_items(
-    instance: ProcessInstance, ready: list[ReadyTask], case: Case | None, now: datetime
+    instance: ProcessInstance,
+    ready: list[ReadyTask],
+    case: Case | None,
+    now: datetime,
+    *,
+    current: list[WorkItem] | None = None,
+    groups: dict[str, str] | None = None,
 ) -> list[ReadyTask]:
-    """Cancel items whose task is gone, add items for new READY tasks; returns the new tasks."""
-    open_items = {
-        item.task_id: item
-        for item in db.session.scalars(
-            select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == "open")
+    """Cancel items whose task is gone, add items for new READY tasks; returns the new tasks.
+    ``current``: the instance's open items, when already read."""
+    if current is None:
+        current = list(
+            db.session.scalars(
+                select(WorkItem).where(
+                    WorkItem.instance_id == instance.id, WorkItem.status == "open"
+                )
+            )
         )
-    }
+    open_items = {item.task_id: item for item in current}
     ready_ids = {task.task_id for task in ready}
     for task_id, item in open_items.items():
         if task_id not in ready_ids:
@@ -216,7 +304,7 @@ def _sync_work_items(
     new = [task for task in ready if task.task_id not in open_items]
     if not new:
         return new
-    queue_of = queues.resolve({task.lane for task in new}, case)
+    queue_of = queues.resolve({task.lane for task in new}, case, groups=groups)
     for task in new:
         days = task.properties.get("dueInDays")
         queue = queues.for_agency_code(task.queue_hint) or queue_of[task.lane]
@@ -241,18 +329,20 @@ def _sync_work_items(
     return new
 
 
-def _sync_subscriptions(instance: ProcessInstance, waiting: list[str]) -> None:
-    current = {
-        sub.message_name: sub
-        for sub in db.session.scalars(
-            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
-        )
-    }
-    for name, sub in current.items():
+def _sync_subscriptions(
+    instance: ProcessInstance,
+    waiting: list[str],
+    *,
+    current: list[MessageSubscription] | None = None,
+) -> None:
+    if current is None:
+        current = subscriptions(instance)
+    by_name = {sub.message_name: sub for sub in current}
+    for name, sub in by_name.items():
         if name not in waiting:
             db.session.delete(sub)
     for name in waiting:
-        if name not in current:
+        if name not in by_name:
             db.session.add(
                 MessageSubscription(
                     instance_id=instance.id,
@@ -262,21 +352,26 @@ def _sync_subscriptions(instance: ProcessInstance, waiting: list[str]) -> None:
             )
 
 
-def _sync_waiting(instance: ProcessInstance, waiting: list[Waiting], now: datetime) -> None:
+def _sync_waiting(
+    instance: ProcessInstance,
+    waiting: list[Waiting],
+    now: datetime,
+    *,
+    current: list[WaitingEvent] | None = None,
+) -> None:
     """Keep the waiting-event rows equal to what the engine waits at; a row that stays keeps its
     ``since`` (how long the case has waited there)."""
-    current = {
-        row.element_id: row
-        for row in db.session.scalars(
-            select(WaitingEvent).where(WaitingEvent.instance_id == instance.id)
+    if current is None:
+        current = list(
+            db.session.scalars(select(WaitingEvent).where(WaitingEvent.instance_id == instance.id))
         )
-    }
+    by_element = {row.element_id: row for row in current}
     wanted = {w.element_id: w for w in waiting}
-    for element_id, row in current.items():
+    for element_id, row in by_element.items():
         if element_id not in wanted:
             db.session.delete(row)
     for element_id, event in wanted.items():
-        row = current.get(element_id)
+        row = by_element.get(element_id)
         if row is None:
             row = WaitingEvent(instance_id=instance.id, element_id=element_id, since=now)
             db.session.add(row)

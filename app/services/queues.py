@@ -25,20 +25,29 @@ def for_agency_code(code: str | None) -> str | None:
     return agency_queue(code) if exists else None
 
 
-def resolve(lanes: set[str | None], case: Case | None) -> dict[str | None, str]:
-    """Queue key per lane name; unknown lanes get a visible ``lane:<name>`` queue rather than vanishing."""
+def resolve(
+    lanes: set[str | None], case: Case | None, *, groups: dict[str, str] | None = None
+) -> dict[str | None, str]:
+    """Queue key per lane name; unknown lanes get a visible ``lane:<name>`` queue rather than vanishing.
+    ``groups``: every group's key by its name and by its key, when already read."""
     names = {lane for lane in lanes if lane}
-    groups = {}
+    if groups is None:
+        groups = _groups_named(names)
+    resolved: dict[str | None, str] = {}
+    for lane in lanes:
+        resolved[lane] = _resolve_one(lane, case, groups)
+    return resolved
+
+
+def _groups_named(names: set[str]) -> dict[str, str]:
+    groups: dict[str, str] = {}
     if names:
         for group in db.session.scalars(
             select(Group).where(or_(Group.name.in_(names), Group.key.in_(names)))
         ):
             groups[group.name] = group.key
             groups[group.key] = group.key
-    resolved: dict[str | None, str] = {}
-    for lane in lanes:
-        resolved[lane] = _resolve_one(lane, case, groups)
-    return resolved
+    return groups
 
 
 def _resolve_one(lane: str | None, case: Case | None, groups: dict[str, str]) -> str:

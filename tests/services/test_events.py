@@ -11,7 +11,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import MessageSubscription, ProcessInstance, WorkItem
+from app.models import AuditEvent, MessageSubscription, ProcessInstance, WorkItem
 from app.services import events, instances, work_items
 from app.services.errors import NotFound
 
@@ -35,6 +35,35 @@ def test_three_day_timer_does_not_fire_at_two_days_and_fires_after_three(deploye
         db.session.refresh(instance)
         assert _elements(instance) == ["revisit"]
         # The event-based gateway dropped the message branch with the timer's firing.
+        assert db.session.scalars(select(MessageSubscription)).all() == []
+
+
+def test_a_round_fires_a_batch_in_one_transaction_and_the_next_round_the_rest(
+    deployed: Flask,
+) -> None:
+    with time_machine.travel(T0, tick=False) as clock:
+        started = [instances.start("waits", correlation_key=f"K-B{i}") for i in range(5)]
+        ids = [instance.id for instance in started]
+        clock.shift(timedelta(days=3, seconds=1))
+        commits = []
+
+        def committed(session: object) -> None:
+            commits.append(session)
+
+        sa_event.listen(db.session, "after_commit", committed)
+        try:
+            assert [events.fire_due_timers(limit=2) for _ in range(4)] == [2, 2, 1, 0]
+        finally:
+            sa_event.remove(db.session, "after_commit", committed)
+        assert len(commits) == 3  # one per batch
+        db.session.expire_all()
+        for instance_id in ids:
+            instance = db.session.get(ProcessInstance, instance_id)
+            assert _elements(instance) == ["revisit"] and instance.next_timer_at is None
+        fired = db.session.scalars(
+            select(AuditEvent.object_id).where(AuditEvent.action == "process.timer")
+        ).all()
+        assert sorted(int(i) for i in fired) == sorted(ids)  # each once, with its own audit row
         assert db.session.scalars(select(MessageSubscription)).all() == []
 
 
@@ -155,17 +184,18 @@ def test_the_worker_survives_a_person_completing_the_same_instance_meanwhile(
     deployed: Flask,
 ) -> None:
     """A step saved by someone else between the worker's read and its write is a Conflict: the
-    worker saves nothing for that instance, goes on, and fires the timer in its next round."""
+    worker's batch is not saved, the instance tried alone loses again (someone saved once more),
+    nothing is saved for it, the worker goes on and fires the timer in its next round."""
     if db.engine.dialect.name == "postgresql":
         pytest.skip("on PostgreSQL the worker holds the row (FOR UPDATE): see the locked test")
     instance_id = instances.start("waits", correlation_key="K-8").id
     db.session.commit()
-    raced = {"done": False}
+    raced = {"times": 0}
 
     def someone_else_saves_first(session, *_: object) -> None:
-        if raced["done"]:
+        if raced["times"] == 2:  # the batch's write, then the instance's own
             return
-        raced["done"] = True
+        raced["times"] += 1
         with db.engine.begin() as other:  # another request, on its own connection
             other.execute(
                 ProcessInstance.__table__.update()
@@ -179,7 +209,7 @@ def test_the_worker_survives_a_person_completing_the_same_instance_meanwhile(
             assert events.fire_due_timers() == 0  # lost the race: nothing saved, no crash
         finally:
             sa_event.remove(db.session, "before_flush", someone_else_saves_first)
-        assert raced["done"]
+        assert raced["times"] == 2
         instance = db.session.get(ProcessInstance, instance_id)
         assert _elements(instance) == [] and instance.next_timer_at is not None
         assert events.fire_due_timers() == 1  # the next round fires it, once
