@@ -10,14 +10,16 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine.specs import DeployError
 from app.extensions import db
+from app.models import ProcessInstance
 from app.models.base import utcnow
 from app.services import definitions, demo, demo_cases, events, instances, metrics, users, webhooks
 from app.services.errors import ServiceError
-from app.services.supervision import flows
+from app.services.supervision import flows, readmodel
 
 kasane = AppGroup("kasane", help="Kasane の運用コマンド")
 
@@ -99,6 +101,7 @@ def worker_command(interval: float, once: bool) -> None:
             metrics.WORKER_ROUNDS.labels("failed").inc()
             fired = 0
         webhooks.worker_round()  # outbound events due now; a failure never stops the worker
+        _catch_up()
         _roll_up_flows()
         if fired:
             click.echo(f"タイマーを {fired} 件処理しました")
@@ -110,6 +113,18 @@ def worker_command(interval: float, once: bool) -> None:
             break
         if not more:
             _idle(interval, stopping)
+
+
+def _catch_up() -> None:
+    """Rewrite the supervisors' rows of the cases steps changed since the last look (a failure
+    waits for the next second: each view catches up before it reads anyway)."""
+    try:
+        metrics.READ_MODEL_REWRITES.inc(readmodel.catch_up(db.session()))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        current_app.logger.warning("read model catch-up failed: %s", exc.__class__.__name__)
+    finally:
+        db.session.remove()
 
 
 def _roll_up_flows() -> None:
@@ -124,21 +139,37 @@ def _roll_up_flows() -> None:
 
 def _due_now() -> bool:
     """Whether a timer is due now (a failed look-up says no: the next round tries again)."""
+    return _next_due_in() == 0.0
+
+
+def _next_due_in() -> float | None:
+    """Seconds until the earliest timer is due (0 when one is due now); None when none is set or
+    the look-up failed (the next look tries again)."""
     try:
-        return bool(events.due_instance_ids(utcnow(), limit=1))
+        due = db.session.scalar(
+            select(func.min(ProcessInstance.next_timer_at)).where(ProcessInstance.held_at.is_(None))
+        )
     except SQLAlchemyError:
         db.session.rollback()
-        return False
+        return None
     finally:
         db.session.remove()
+    return None if due is None else max(0.0, (due - utcnow()).total_seconds())
 
 
 def _idle(interval: float, stopping: dict[str, Any]) -> None:
-    """Wait up to ``interval`` seconds, ending early once a timer comes due (looked up each second
-    on the index of due times), so a timer fires about a second after its time, not up to
-    ``interval`` later."""
+    """Wait up to ``interval`` seconds, ending when a timer comes due: the earliest due time is
+    looked up on its index every second, and a timer due within that second is waited for to
+    the moment, so it fires at its time, not up to a second (or ``interval``) later."""
     end = time.monotonic() + interval
     while not stopping["stop"] and (left := end - time.monotonic()) > 0:
+        _catch_up()
+        due_in = _next_due_in()
+        # One due already (this round fired none of it: another worker holds it, say) waits the
+        # second like any other; one due within the second is waited for to the moment.
+        if due_in is not None and 0.0 < due_in < min(1.0, left):
+            time.sleep(due_in)
+            return
         time.sleep(min(1.0, left))
         if _due_now():
             return

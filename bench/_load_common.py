@@ -175,6 +175,28 @@ def still_due(app: Any, ids: list[int]) -> int:
     return int(count or 0)
 
 
+def read_model_lag(app: Any, limit: float = 120.0) -> tuple[int, float]:
+    """How many cases' supervision rows are pending now, and how long until none is (the timer
+    worker takes them; -1 s if it did not within ``limit``)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import ReadModelPending
+
+    def count() -> int:
+        with app.app_context():
+            found = db.session.scalar(select(func.count()).select_from(ReadModelPending))
+            db.session.remove()
+        return int(found or 0)
+
+    began = time.monotonic()
+    behind = left = count()
+    while left and time.monotonic() - began < limit:
+        time.sleep(0.2)
+        left = count()
+    return behind, (time.monotonic() - began) if not left else -1.0
+
+
 def percentile(values: list[float], share: float) -> float:
     """The ``share`` (0..1) percentile, 0 for no values."""
     if not values:

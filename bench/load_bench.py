@@ -11,6 +11,9 @@ engine then does the same two completions per case in process. Last, KASANE_BENC
 instances wait for one timer due at the same moment, and two ``kasane worker`` processes (default
 interval) fire them: each must fire exactly once; lateness is the audit row's time minus the due time.
 
+A ``kasane worker`` runs beside gunicorn during the load (it rewrites the supervisors' rows of
+the cases the load moves); how far behind it was when the load ended is printed.
+
 Needs KASANE_TEST_DATABASE_URL (a PostgreSQL server: a scratch database is made and dropped).
 KASANE_BENCH_APP_ROOT serves another checkout (to measure a change). Prints a table and, last,
 ``RESULT {json}``.
@@ -43,6 +46,7 @@ from _load_common import (  # noqa: E402
     make_app,
     percentile,
     prepare,
+    read_model_lag,
     start_timer_instances,
     still_due,
     timer_fires,
@@ -63,9 +67,13 @@ THINK_MS = env_int("KASANE_BENCH_THINK_MS", 0)
 def http_load(url: str, logdir: Path) -> dict[str, float | int]:
     app = make_app(url)
     staff = create_staff(app, USERS)
-    with (logdir / "gunicorn.log").open("w") as log:
+    with (logdir / "gunicorn.log").open("w") as log, (logdir / "worker.log").open("w") as wlog:
         server = Gunicorn(url, log)
         server.start()
+        # The timer worker runs beside it, as in production: it keeps the supervisors' rows of
+        # the cases the load moves (its share of the two cores counts against the load's).
+        worker = TimerWorker(url, wlog)
+        worker.start()
         try:
             started = time.perf_counter()
             made, problems = asyncio.run(open_cases(server.port, staff, CASES))
@@ -79,7 +87,9 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
                 work(server.port, staff, SECONDS, run_id=run_id, think=THINK_MS / 1000)
             )
             elapsed = time.perf_counter() - started
+            behind, caught_up = read_model_lag(app)
         finally:
+            worker.stop()
             server.stop()
     first = [s for s in log_.submissions if not s.resubmit]
     done = [s for s in first if 200 <= s.status < 300]
@@ -110,6 +120,10 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
         f"  inbox listings: {len(log_.listings)}, p95 {percentile(log_.listings, 0.95):.1f} ms;"
         f" cases opened by users out of work: {log_.cases_opened}"
     )
+    print(
+        f"  supervisors' rows: {behind} cases pending when the load ended, all rewritten"
+        f" {caught_up:.1f} s later (timer worker beside the load)"
+    )
     if any(s.status == REFUSED for s in first):
         print("  (some requests found no server: see gunicorn.log)")
     return {
@@ -121,6 +135,7 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
         "deliberate_409": deliberate,
         "completions": len(done),
         "cases_opened_during_load": log_.cases_opened,
+        "read_model_pending_at_end": behind,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -174,6 +175,20 @@ class CaseKey(db.Model):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("support_case.id"), primary_key=True)
     scope_key: Mapped[str] = mapped_column(String(90), primary_key=True)
+
+
+class ReadModelPending(db.Model):
+    """A case whose supervisors' rows are to be rewritten: noted as a step commits, taken (and
+    deleted) by ``readmodel.catch_up``, which the timer worker runs every second and every view
+    of those rows runs before it reads. A case noted twice has two rows; each is taken once."""
+
+    __tablename__ = "read_model_pending"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    case_id: Mapped[int] = mapped_column(Integer)
+    noted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class KeySet(db.Model):

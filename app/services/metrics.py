@@ -32,6 +32,10 @@ WORKER_ROUNDS = Counter(
     "kasane_worker_rounds_total", "Timer worker rounds, by outcome", ["outcome"]
 )
 TIMERS_FIRED = Counter("kasane_timers_fired_total", "Instances whose due timers were run")
+READ_MODEL_REWRITES = Counter(
+    "kasane_read_model_rewrites_total",
+    "Pending rewrites of cases' supervision rows taken by the timer worker",
+)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

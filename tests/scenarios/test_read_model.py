@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import CaseKey, StallEntry, StepLimit, WaitEntry
+from app.models import Case, CaseKey, ReadModelPending, StallEntry, StepLimit, WaitEntry
 from app.services import settings, work_items
-from app.services.supervision import holds, readmodel, stalls, waits
+from app.services.supervision import holds, readmodel, stalled, stalls, waits
 from tests.harness import Flow, decided_plan, first_assessment
 
 TABLES = {
@@ -34,6 +35,8 @@ def _rows() -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _same_as_rebuilt(when: str) -> None:
+    readmodel.catch_up(db.session())  # as every view does before it reads
+    assert not db.session.scalar(select(func.count()).select_from(ReadModelPending)), when
     kept = _rows()
     readmodel.rebuild(db.session)
     rebuilt = _rows()
@@ -85,3 +88,30 @@ def test_a_decided_plan_waiting_for_its_review_is_kept(flow: Flow) -> None:
     _same_as_rebuilt("plan decided")
     flow.pass_days(40)
     _same_as_rebuilt("past the review date, timers fired")
+
+
+def test_a_step_is_pending_until_the_worker_or_a_view_catches_up(flow: Flow) -> None:
+    """A person's step writes its case down as pending (it does not wait for the rewrite); the
+    timer worker's round rewrites it, and so does any supervisor's view before it reads."""
+    flow.open_case()
+    case_id = flow.case.id
+
+    def pending() -> list[int]:
+        return list(db.session.scalars(select(ReadModelPending.case_id)))
+
+    assert case_id in pending()
+    assert not db.session.scalar(
+        select(func.count()).select_from(CaseKey).where(CaseKey.case_id == case_id)
+    )
+    result = current_app.test_cli_runner().invoke(args=["kasane", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    flow.case = db.session.get(Case, case_id)  # the worker ended the session the case was in
+    assert pending() == []
+    _same_as_rebuilt("caught up by the worker")
+
+    [item] = flow.open_items()
+    work_items.claim(item.id, flow.user("demo-elderly"))
+    assert pending() == [case_id]
+    stalled.listing(flow.user("demo-supervisor"), stalled.StalledFilter())
+    assert pending() == []  # the view took it before reading
+    _same_as_rebuilt("caught up by a view")

@@ -35,7 +35,7 @@ from app.extensions import db
 from app.models import Case, CaseKey, FlowTally, FlowTallyMark, FlowTallyMonth, PathStep, User
 from app.models.base import local_day, month_start, utcnow
 from app.services import access, clock
-from app.services.supervision import keys, view
+from app.services.supervision import keys, readmodel, view
 from app.services.supervision import scope as scopes
 
 # Path steps added to one supervisor's tallies in one transaction (a first round of a large
@@ -55,6 +55,7 @@ def counted(
     """Per flow ("source>target"): the times the cases in view went along it in the last
     ``days`` days (today and the days before, in Japan): the days tallied, plus the steps after
     the tally counted as they are."""
+    readmodel.catch_up(db.session())  # the cases' keys as of every step committed before now
     start = period_start(days, now)
     mark = db.session.scalar(
         select(FlowTallyMark.last_step_id).where(FlowTallyMark.user_id == actor.id)
@@ -133,6 +134,7 @@ def roll_up(now: datetime | None = None) -> int:
     never add the
     same steps: each supervisor's mark is locked while their steps are added."""
     now = now or utcnow()
+    readmodel.catch_up(db.session())  # steps are counted by their cases' keys as of now
     added = 0
     supervisors = list(
         db.session.scalars(

@@ -20,7 +20,7 @@ from app.models import Case, User, WaitEntry
 from app.models.base import UTCDateTime, utcnow
 from app.services import audit, definitions
 from app.services.errors import Forbidden
-from app.services.supervision import flows, keys, view
+from app.services.supervision import flows, keys, readmodel, view
 from app.services.supervision import scope as scopes
 
 Wait = WaitEntry
@@ -118,6 +118,7 @@ def waiting(actor: User, process_key: str, now: datetime | None = None) -> dict[
     and the median and longest wait (aggregated in SQL: one row per element comes back, or two
     when the median falls between two waits)."""
     scope = require(actor, "heatmap.view")
+    readmodel.catch_up(db.session())  # the rows of every step committed before this moment
     now = now or utcnow()
     frame = _frame(actor, scope, now)
     heat: dict[str, ElementHeat] = {}
@@ -212,6 +213,7 @@ def waiting_at(
     """The cases in scope waiting at one element, the longest first (a click on the diagram), a
     page of ``LISTED`` at a time."""
     scope = require(actor, "heatmap.cases")
+    readmodel.catch_up(db.session())
     now = now or utcnow()
     frame = _frame(actor, scope, now)
     if not _anything(frame):

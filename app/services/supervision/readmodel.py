@@ -1,12 +1,15 @@
-"""The supervisors' read model, kept at every step: per case, its scope keys (``CaseKey``), its
-possible stalls (``StallEntry``, from ``stalls``) and where it waits (``WaitEntry``, from
-``waits``): about a piece of work, with its queue's key; about the case as a whole, with the key
-of the case's set of keys (``KeySet``).
+"""The supervisors' read model: per case, its scope keys (``CaseKey``), its possible stalls
+(``StallEntry``, from ``stalls``) and where it waits (``WaitEntry``, from ``waits``): about a
+piece of work, with its queue's key; about the case as a whole, with the key of the case's set of
+keys (``KeySet``).
 
 Each flush notes the cases whose work items, instances, waiting events, agencies, status or plan
-dates changed (and the steps whose limit changed); as the transaction commits, those cases' rows
-are rewritten from what their tables say then, in the same transaction: the views never read a
-case's rows half-way. A changed limit setting moves ``stalled_at`` of every row of its reason."""
+dates changed (and the steps whose limit changed); as the transaction commits, those cases are
+written down as pending (``ReadModelPending``, one multi-row insert: a person's step does not wait
+for the rewrite). ``catch_up`` rewrites the pending cases' rows from what their tables say then,
+many cases per statement: the timer worker runs it every second, and every view of these rows
+runs it before it reads, so a view never reads rows older than the steps committed before it.
+A changed limit setting moves ``stalled_at`` of every row of its reason at once."""
 
 from __future__ import annotations
 
@@ -15,20 +18,21 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, insert, inspect, update
+from sqlalchemy import bindparam, delete, event, exists, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from app.models import (
     Case,
     CaseKey,
     ProcessInstance,
+    ReadModelPending,
     StallEntry,
     StepLimit,
     WaitEntry,
     WaitingEvent,
     WorkItem,
 )
-from app.models.base import days_after
+from app.models.base import days_after, utcnow
 from app.services import memo
 from app.services.supervision import keys, stalls, waits
 from app.services.supervision.keys import scope_keys
@@ -61,6 +65,8 @@ _TABLES = (CaseKey.__table__, StallEntry.__table__, WaitEntry.__table__)
 _PENDING = "kasane.readmodel_cases"
 _PENDING_STEPS = "kasane.readmodel_steps"
 _CHUNK = 500
+# The one catch-up at a time (PostgreSQL): two rewriting the same case at once could both insert.
+_CATCH_UP_LOCK = 0x6B61_7361_6E65_0001
 
 
 def touch(session: Session, case_id: int | None) -> None:
@@ -159,9 +165,8 @@ def _note_changes(session: Session, context: Any) -> None:
 
 
 @event.listens_for(Session, "before_commit")
-def _rewrite_noted(session: Session) -> None:
-    """Rewrite the noted cases' rows as the transaction commits."""
-    days: dict[str, int] | None = None
+def _note_pending(session: Session) -> None:
+    """Write the noted cases down as pending as the transaction commits."""
     while True:
         session.flush()  # the commit would flush next anyway: its changes are noted here
         for step in session.info.pop(_PENDING_STEPS, None) or ():
@@ -170,8 +175,53 @@ def _rewrite_noted(session: Session) -> None:
         ids = session.info.pop(_PENDING, None)
         if not ids:
             return
-        days = days or stalls.limits(session)
-        refresh(session, ids, days)
+        now = utcnow()
+        session.execute(
+            insert(ReadModelPending.__table__),
+            [{"case_id": i, "noted_at": now} for i in sorted(ids)],
+        )
+
+
+def catch_up(session: Session) -> int:
+    """Rewrite the rows of the pending cases and take them off the list, ``_CHUNK`` at a time,
+    each chunk in a transaction of its own; returns how many pending rows were taken. The
+    session's own transaction is committed first (a view calls this before it reads; the worker
+    between its rounds): nothing of the caller's may be waiting in it."""
+    _commit_keeping(session)
+    taken = 0
+    while session.scalar(select(exists().where(ReadModelPending.id.is_not(None)))):
+        # The taking below is the first statement of its transaction (SQLite: a transaction that
+        # read before it writes can lose its snapshot to another writer and fail).
+        _commit_keeping(session)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(_CATCH_UP_LOCK)))
+        oldest = select(ReadModelPending.id).order_by(ReadModelPending.id).limit(_CHUNK)
+        case_ids = session.scalars(
+            delete(ReadModelPending)
+            .where(ReadModelPending.id.in_(oldest.scalar_subquery()))
+            .returning(ReadModelPending.case_id)
+        ).all()
+        if case_ids:
+            refresh(session, case_ids)
+        _commit_keeping(session)
+        taken += len(case_ids)
+        if len(case_ids) < _CHUNK:
+            break
+    return taken
+
+
+def pending_count(session: Session) -> int:
+    """How many rewrites are waiting (the worker's metric of how far behind the rows are)."""
+    return session.scalar(select(func.count()).select_from(ReadModelPending)) or 0
+
+
+def _commit_keeping(session: Session) -> None:
+    """Commit without expiring what the session has loaded: only read-model rows were written."""
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -19,7 +19,7 @@ from app.models import User
 from app.models.base import utcnow
 from app.services import audit, case_progress, overview
 from app.services.errors import Forbidden
-from app.services.supervision import readers, view
+from app.services.supervision import readers, readmodel, view
 from app.services.supervision import scope as scopes
 
 REASONS = {
@@ -95,6 +95,7 @@ def listing(
     if actor.role != scopes.SUPERVISOR or not actor.active:
         audit.record_alone("stalled.list", "case", None, actor, outcome="denied")
         raise Forbidden(_("停滞しているケースを見られるのは係長・課長だけです。"))
+    readmodel.catch_up(db.session())  # the rows of every step committed before this moment
     now = now or utcnow()
     scope = scopes.of(actor)
     frame = view.Frame(
