@@ -184,10 +184,9 @@ def _note_pending(session: Session) -> None:
 
 def catch_up(session: Session) -> int:
     """Rewrite the rows of the pending cases and take them off the list, ``_CHUNK`` at a time,
-    each chunk in a transaction of its own; returns how many pending rows were taken. The
-    session's own transaction is committed first (a view calls this before it reads; the worker
-    between its rounds): nothing of the caller's may be waiting in it."""
-    _commit_keeping(session)
+    each chunk in a transaction of its own; returns how many pending rows were taken. When any
+    is pending, the session's own transaction is committed first (a view calls this before it
+    reads; the worker between its rounds): nothing of the caller's may be waiting in it."""
     taken = 0
     while session.scalar(select(exists().where(ReadModelPending.id.is_not(None)))):
         # The taking below is the first statement of its transaction (SQLite: a transaction that
