@@ -12,7 +12,7 @@ from app.engine.runtime import EngineError, NotWaitingForMessage, NotWaitingForT
 from app.extensions import db
 from app.models import Case, MessageSubscription, ProcessInstance, User, WaitingEvent
 from app.models.base import utcnow
-from app.services import access, audit, instances, metrics, records
+from app.services import access, audit, instance_batch, instances, metrics, records
 from app.services.errors import Conflict, NotFound
 
 # Instances whose timers one round fires in one transaction: large enough that a worker spends
@@ -92,9 +92,9 @@ def _fire_and_save(batch: list[ProcessInstance], now: datetime) -> int:
 
 def _fire_batch(batch: list[ProcessInstance], now: datetime, failed: dict[int, str]) -> int:
     """Run each instance's due timers and keep the results in the session (nothing is read per
-    instance: ``instances.preload`` read what persisting needs for all of them). An instance the
+    instance: ``instance_batch.preload`` read what persisting needs for all of them). An instance the
     engine cannot advance goes into ``failed`` with its message and is left as it was."""
-    loaded = instances.preload(batch)
+    loaded = instance_batch.preload(batch)
     fired = 0
     with db.session.no_autoflush:
         for instance in batch:
@@ -124,7 +124,7 @@ def _fire_batch(batch: list[ProcessInstance], now: datetime, failed: dict[int, s
             )
             metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
             fired += 1
-    instances.write_steps(loaded)
+    instance_batch.write_steps(loaded)
     return fired
 
 
