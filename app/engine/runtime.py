@@ -148,6 +148,9 @@ class Run:
 
     def fire_due_timers(self) -> None:
         """Let timers whose time has come fire, then run on."""
+        # The timers are looked at before the first round (not only at its end), so a due one
+        # runs in it rather than in a second round.
+        self._guard(self.workflow.refresh_timers)
         self._advance()
 
     def receive(self, message_name: str, payload: Any) -> None:

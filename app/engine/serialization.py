@@ -18,6 +18,9 @@ _specs_for_load: ContextVar[tuple[Any, dict[str, Any]] | None] = ContextVar(
 )
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 class KasaneRegistry(DefaultRegistry):
     """Spiff's registry plus the value types our data may hold (date, Decimal, set)."""
 
@@ -31,6 +34,8 @@ class KasaneRegistry(DefaultRegistry):
         self.register(frozenset, lambda v: {"items": list(v)}, lambda v: frozenset(v["items"]))
 
     def restore(self, val: Any, **kwargs: Any) -> Any:
+        if type(val) in _PLAIN:  # most task data: nothing to look up
+            return val
         # A dict whose "typename" names nothing we know is plain data, not a crash.
         if (
             isinstance(val, dict)

@@ -19,19 +19,25 @@ def record(
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
     actor_name: str | None = None,
+    into: list[dict[str, Any]] | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current session; it commits with the change it describes."""
-    event = AuditEvent(
-        actor_id=actor.id if actor is not None else None,
-        actor_name=actor_name or (actor.username if actor is not None else "system"),
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        case_id=case_id,
-        outcome=outcome,
-        detail=detail or {},
-    )
-    db.session.add(event)
+    """Add an audit event to the current session; it commits with the change it describes.
+    ``into``: kept there as a row instead (a batch writes its rows at once, in its transaction)."""
+    values = {
+        "actor_id": actor.id if actor is not None else None,
+        "actor_name": actor_name or (actor.username if actor is not None else "system"),
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "case_id": case_id,
+        "outcome": outcome,
+        "detail": detail or {},
+    }
+    event = AuditEvent(**values)
+    if into is not None:
+        into.append(values)
+    else:
+        db.session.add(event)
     webhooks.on_audit(event)  # an integration event, when the change is one
     return event
 

@@ -91,9 +91,10 @@ def _fire_and_save(batch: list[ProcessInstance], now: datetime) -> int:
 
 
 def _fire_batch(batch: list[ProcessInstance], now: datetime, failed: dict[int, str]) -> int:
-    """Run each instance's due timers and keep the results in the session (nothing is read per
-    instance: ``instance_batch.preload`` read what persisting needs for all of them). An instance the
-    engine cannot advance goes into ``failed`` with its message and is left as it was."""
+    """Run each instance's due timers and keep the results for ``instance_batch.write`` (nothing
+    is read or written per instance: ``instance_batch.preload`` read what persisting needs for all
+    of them). An instance the engine cannot advance goes into ``failed`` with its message and is
+    left as it was."""
     loaded = instance_batch.preload(batch)
     fired = 0
     with db.session.no_autoflush:
@@ -121,10 +122,11 @@ def _fire_batch(batch: list[ProcessInstance], now: datetime, failed: dict[int, s
                 None,
                 case_id=instance.case_id,
                 detail={"names": due} if due else None,
+                into=loaded.audits,
             )
             metrics.TIMER_LAG_SECONDS.observe(max(lag, 0.0))
             fired += 1
-    instance_batch.write_steps(loaded)
+    instance_batch.write(loaded)
     return fired
 
 

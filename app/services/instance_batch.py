@@ -1,5 +1,6 @@
 """What persisting a step of many instances at once needs (the timer worker's batch): read for
-all of them in one statement each, so ``instances.persist`` reads nothing per instance."""
+all of them in one statement each, so ``instances.persist`` reads nothing per instance, and written
+for all of them in one statement each, sent together (``write``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     Case,
     Group,
     MessageSubscription,
@@ -19,13 +23,27 @@ from app.models import (
     WaitingEvent,
     WorkItem,
 )
+from app.services.supervision import readmodel
+
+# The columns of an instance a step rewrites (``instances.persist``).
+STEP_COLUMNS = (
+    "state",
+    "error",
+    "status",
+    "next_timer_at",
+    "last_progress_at",
+    "completed_at",
+    "compactions",
+)
 
 
 @dataclass
 class Loaded:
     """What ``persist`` reads of many instances, read for all of them at once (the timer worker's
     batch): their open work items, message subscriptions, waiting events, cases and the groups
-    lanes route to. Path steps wait here to be written in one statement for the batch."""
+    lanes route to. What the batch writes that nothing reads back waits here to be written in one
+    statement per table: the instances' new state (with their optimistic lock), new work items,
+    path steps and audit rows."""
 
     open_items: dict[int, list[WorkItem]] = field(default_factory=lambda: defaultdict(list))
     subscriptions: dict[int, list[MessageSubscription]] = field(
@@ -34,7 +52,25 @@ class Loaded:
     waiting: dict[int, list[WaitingEvent]] = field(default_factory=lambda: defaultdict(list))
     cases: dict[int, Case] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
+    instances: list[dict[str, Any]] = field(default_factory=list)
+    work_items: list[dict[str, Any]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    cases_stepped: set[int] = field(default_factory=set)
+
+    def step(self, instance: ProcessInstance, values: dict[str, Any]) -> None:
+        """Keep an instance's new state for ``write``; the object shows it from now on (as if
+        loaded so), so the flush does not write it a second time."""
+        version = instance.lock_version
+        self.instances.append(
+            {"b_id": instance.id, "b_version": version, "b_next": version + 1}
+            | {f"b_{name}": values[name] for name in STEP_COLUMNS}
+        )
+        for name in STEP_COLUMNS:
+            set_committed_value(instance, name, values[name])
+        set_committed_value(instance, "lock_version", version + 1)
+        if instance.case_id is not None:
+            self.cases_stepped.add(instance.case_id)
 
 
 def preload(batch: list[ProcessInstance]) -> Loaded:
@@ -62,8 +98,41 @@ def preload(batch: list[ProcessInstance]) -> Loaded:
     return loaded
 
 
-def write_steps(loaded: Loaded) -> None:
-    """Append the batch's path steps in one multi-row insert."""
-    if loaded.steps:
-        db.session.execute(insert(PathStep), loaded.steps)
-        loaded.steps = []
+def _instance_update() -> Any:
+    table = ProcessInstance.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.lock_version == bindparam("b_version"))
+        .values(
+            {name: bindparam(f"b_{name}") for name in STEP_COLUMNS}
+            | {"lock_version": bindparam("b_next")}
+        )
+    )
+
+
+_INSTANCE_UPDATE = _instance_update()
+
+
+def write(loaded: Loaded) -> None:
+    """Write what the batch kept, one statement per table (each sent once with all its rows).
+    An instance changed by someone else since it was read fails the whole batch (StaleDataError,
+    which ``instances.saving`` turns into a Conflict): nothing of it is saved."""
+    if loaded.instances:
+        result = db.session.execute(_INSTANCE_UPDATE, loaded.instances)
+        if result.rowcount != len(loaded.instances):
+            raise StaleDataError(
+                f"{len(loaded.instances) - result.rowcount} of {len(loaded.instances)}"
+                " instances were changed by another transaction"
+            )
+    for model, rows in (
+        (WorkItem, loaded.work_items),
+        (PathStep, loaded.steps),
+        (AuditEvent, loaded.audits),
+    ):
+        if rows:
+            db.session.execute(insert(model.__table__), rows)
+    # The supervisors' rows of these cases may have changed (the flush sees none of this).
+    for case_id in sorted(loaded.cases_stepped):
+        readmodel.touch(db.session, case_id)
+    loaded.instances, loaded.work_items, loaded.steps, loaded.audits = [], [], [], []
+    loaded.cases_stepped = set()

@@ -172,19 +172,24 @@ def persist(
     loaded: Loaded | None = None,
 ) -> None:
     """Store the state after a step and rebuild what is indexed from it, in the current transaction.
-    ``loaded``: what ``instance_batch.preload`` read for a batch (no reads here; path steps are
-    left to ``instance_batch.write_steps``)."""
+    ``loaded``: what ``instance_batch.preload`` read for a batch (no reads here; the instance's
+    state, new work items and path steps are kept there for ``instance_batch.write``)."""
     now = now or utcnow()
     snap = run.snapshot()
-    instance.state = snap.state
-    instance.error = None  # a step went through: whatever stopped the instance before is past
-    instance.status = "completed" if snap.completed else "waiting"
-    instance.next_timer_at = None if snap.completed else snap.next_timer_at
-    instance.last_progress_at = now
-    if snap.completed and instance.completed_at is None:
-        instance.completed_at = now
-    if snap.dropped_tasks:
-        instance.compactions = (instance.compactions or 0) + 1
+    values = {
+        "state": snap.state,
+        "error": None,  # a step went through: whatever stopped the instance before is past
+        "status": "completed" if snap.completed else "waiting",
+        "next_timer_at": None if snap.completed else snap.next_timer_at,
+        "last_progress_at": now,
+        "completed_at": instance.completed_at or (now if snap.completed else None),
+        "compactions": (instance.compactions or 0) + (1 if snap.dropped_tasks else 0),
+    }
+    if loaded is not None:
+        loaded.step(instance, values)
+    else:
+        for name, value in values.items():
+            setattr(instance, name, value)
     if case is None and instance.case_id is not None:
         found = loaded.cases.get(instance.case_id) if loaded is not None else None
         case = found or db.session.get(Case, instance.case_id)
@@ -195,6 +200,7 @@ def persist(
         now,
         current=loaded.open_items[instance.id] if loaded is not None else None,
         groups=loaded.groups if loaded is not None else None,
+        into=loaded.work_items if loaded is not None else None,
     )
     _sync_subscriptions(
         instance,
@@ -235,9 +241,11 @@ def _sync_work_items(
     *,
     current: list[WorkItem] | None = None,
     groups: dict[str, str] | None = None,
+    into: list[dict[str, Any]] | None = None,
 ) -> list[ReadyTask]:
     """Cancel items whose task is gone, add items for new READY tasks; returns the new tasks.
-    ``current``: the instance's open items, when already read."""
+    ``current``: the instance's open items, when already read; ``into``: the new items are kept
+    there as rows (a batch writes them at once), not added to the session."""
     if current is None:
         current = list(
             db.session.scalars(
@@ -259,24 +267,26 @@ def _sync_work_items(
     for task in new:
         days = task.properties.get("dueInDays")
         queue = queues.for_agency_code(task.queue_hint) or queue_of[task.lane]
-        db.session.add(
-            WorkItem(
-                instance_id=instance.id,
-                case_id=instance.case_id,
-                task_id=task.task_id,
-                element_id=task.element_id,
-                process_key=task.process_key,
-                title=task.name,
-                lane=task.lane,
-                queue=queue,
-                form_key=task.form_key,
-                council_material=task.properties.get("councilMaterial") == "true",
-                status="open",
-                priority=int(task.properties.get("priority") or DEFAULT_PRIORITY),
-                due_at=now + timedelta(days=int(days)) if days else None,
-                created_at=now,
-            )
-        )
+        row = {
+            "instance_id": instance.id,
+            "case_id": instance.case_id,
+            "task_id": task.task_id,
+            "element_id": task.element_id,
+            "process_key": task.process_key,
+            "title": task.name,
+            "lane": task.lane,
+            "queue": queue,
+            "form_key": task.form_key,
+            "council_material": task.properties.get("councilMaterial") == "true",
+            "status": "open",
+            "priority": int(task.properties.get("priority") or DEFAULT_PRIORITY),
+            "due_at": now + timedelta(days=int(days)) if days else None,
+            "created_at": now,
+        }
+        if into is not None:
+            into.append(row)
+        else:
+            db.session.add(WorkItem(**row))
     return new
 
 
