@@ -118,6 +118,20 @@ class Run:
         self.bundle = bundle
         self.workflow = workflow
         self._recorded = {task.id for task in self._reached_tasks()}
+        # Whether the state last saved (see ``saved``) waited at any catch event: when it did
+        # not, nothing was recorded as waited at or subscribed to with it. Not known for a
+        # state from elsewhere (a version migration's): taken as yes.
+        self.waited_when_saved = True
+        # The READY user tasks of the state last saved (each had an open work item), or None.
+        self.ready_when_saved: frozenset[str] | None = None
+
+    def saved(self) -> None:
+        """Note that the state as it is now has been saved with what it waits at and the work
+        items of its READY user tasks."""
+        self.waited_when_saved = bool(self.workflow.event_manager.tasks)
+        self.ready_when_saved = frozenset(
+            str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        )
 
     @classmethod
     def start(cls, bundle: SpecBundle, data: dict[str, Any] | None = None) -> Run:
@@ -126,14 +140,21 @@ class Run:
         for task in workflow.task_tree.children:
             task.data.update(to_engine(data or {}))
         run = cls(bundle, workflow)
+        run.waited_when_saved = False  # a new instance has nothing recorded
+        run.ready_when_saved = frozenset()
         run._advance()
         return run
 
     @classmethod
-    def resume(cls, bundle: SpecBundle, state: str) -> Run:
+    def resume(cls, bundle: SpecBundle, state: str, *, as_saved: bool = False) -> Run:
+        """``as_saved``: ``state`` is the instance's saved state (what it waits at was recorded
+        with it)."""
         workflow = serialization.load(state, bundle.spec, bundle.subprocess_specs)
         workflow.script_engine = _SCRIPT_ENGINE
-        return cls(bundle, workflow)
+        run = cls(bundle, workflow)
+        if as_saved:
+            run.saved()
+        return run
 
     def complete(self, task_id: str, data: dict[str, Any]) -> None:
         """Complete a READY user task with (already validated) form data and run on."""

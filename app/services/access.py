@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
@@ -204,6 +205,18 @@ def may_see_case(actor: User, case: Case) -> bool:
     if not _reads_cases(actor):
         return False
     return bool(db.session.scalar(select(exists().where(Case.id == case.id, case_filter(actor)))))
+
+
+def work_item_and_access(actor: User, item_id: int) -> tuple[WorkItem | None, bool]:
+    """A work item by id and whether the actor may open it (``work_item_filter``), read in one
+    statement: what every step on a task begins with."""
+    allowed = work_item_filter(actor) if _reads_cases(actor) else false()
+    row = db.session.execute(
+        select(WorkItem, sql_case((allowed, True), else_=False)).where(WorkItem.id == item_id)
+    ).first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1])
 
 
 def may_work_on(actor: User, item: WorkItem) -> bool:

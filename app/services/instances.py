@@ -81,7 +81,7 @@ def _record_start(
 
 def resume(instance: ProcessInstance) -> Run:
     """Load an instance's engine state with its definition's cached specs."""
-    return Run.resume(definitions.bundle(instance.definition), instance.state)
+    return Run.resume(definitions.bundle(instance.definition), instance.state, as_saved=True)
 
 
 def require_not_held(instance: ProcessInstance) -> None:
@@ -149,11 +149,15 @@ def mark_failed(
 
 
 @contextmanager
-def saving() -> Iterator[None]:
-    """Run a change and commit it; a lost optimistic-lock race anywhere inside is a Conflict, nothing saved."""
+def saving(keep_loaded: bool = False) -> Iterator[None]:
+    """Run a change and commit it; a lost optimistic-lock race anywhere inside is a Conflict, nothing saved.
+    ``keep_loaded``: the objects keep what the change gave them after the commit (the caller
+    answers with them), rather than each being read again on its next use."""
+    session = db.session()
     try:
         yield
-        db.session.commit()
+        session.expire_on_commit = not keep_loaded
+        session.commit()
     except (StaleDataError, OperationalError) as exc:
         db.session.rollback()
         if isinstance(exc, OperationalError) and "locked" not in str(exc):
@@ -161,6 +165,8 @@ def saving() -> Iterator[None]:
         raise Conflict(
             _("他の操作と同時に更新されました。画面を更新してもう一度お試しください。")
         ) from exc
+    finally:
+        session.expire_on_commit = True
 
 
 def persist(
@@ -170,10 +176,12 @@ def persist(
     case: Case | None = None,
     now: datetime | None = None,
     loaded: Loaded | None = None,
+    done_task: str | None = None,
 ) -> None:
     """Store the state after a step and rebuild what is indexed from it, in the current transaction.
     ``loaded``: what ``instance_batch.preload`` read for a batch (no reads here; the instance's
-    state, new work items and path steps are kept there for ``instance_batch.write``)."""
+    state, new work items and path steps are kept there for ``instance_batch.write``).
+    ``done_task``: the task this step completed (its work item is completed with it)."""
     now = now or utcnow()
     snap = run.snapshot()
     values = {
@@ -193,26 +201,34 @@ def persist(
     if case is None and instance.case_id is not None:
         found = loaded.cases.get(instance.case_id) if loaded is not None else None
         case = found or db.session.get(Case, instance.case_id)
+    # Open work items are those of the READY user tasks last saved: none to read when the one
+    # this step completed was the only one.
+    known = run.ready_when_saved
+    no_items = [] if known is not None and known <= {done_task} else None
     new_tasks = _sync_work_items(
         instance,
         snap.ready_tasks,
         case,
         now,
-        current=loaded.open_items[instance.id] if loaded is not None else None,
+        current=loaded.open_items[instance.id] if loaded is not None else no_items,
         groups=loaded.groups if loaded is not None else None,
         into=loaded.work_items if loaded is not None else None,
     )
+    # The rows of what the instance waits at are what its last step left: none to read when
+    # the state it was loaded from waited at nothing.
+    nothing: list[Any] | None = [] if not run.waited_when_saved else None
     _sync_subscriptions(
         instance,
         snap.waiting_messages,
-        current=loaded.subscriptions[instance.id] if loaded is not None else None,
+        current=loaded.subscriptions[instance.id] if loaded is not None else nothing,
     )
     _sync_waiting(
         instance,
         snap.waiting,
         now,
-        current=loaded.waiting[instance.id] if loaded is not None else None,
+        current=loaded.waiting[instance.id] if loaded is not None else nothing,
     )
+    run.saved()
     # Appended, never read back here: one multi-row insert, not one per flow.
     steps = [
         {

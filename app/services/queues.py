@@ -30,9 +30,12 @@ def resolve(
 ) -> dict[str | None, str]:
     """Queue key per lane name; unknown lanes get a visible ``lane:<name>`` queue rather than vanishing.
     ``groups``: every group's key by its name and by its key, when already read."""
-    names = {lane for lane in lanes if lane}
     if groups is None:
-        groups = _groups_named(names)
+        # A lane of the case's own window is routed by the case: no group to look up for it.
+        routed = case is not None and (case.primary_agency or case.intake_agency) is not None
+        groups = _groups_named(
+            {lane for lane in lanes if lane and not (routed and lane in CASE_LANES)}
+        )
     resolved: dict[str | None, str] = {}
     for lane in lanes:
         resolved[lane] = _resolve_one(lane, case, groups)

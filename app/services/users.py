@@ -150,10 +150,19 @@ def user_for_token(token: str) -> User | None:
     """The active owner of a live token, or None (a refused token is audited, never its text)."""
     row = None
     if token.startswith(TOKEN_PREFIX) and len(token) <= 200:
-        row = db.session.scalar(
-            select(ApiToken).where(
-                ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+        # The user comes with their groups and agency (which queues are theirs), in the same
+        # statement: an integration's every request starts here.
+        row = (
+            db.session.execute(
+                select(ApiToken)
+                .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+                .options(
+                    joinedload(ApiToken.user).joinedload(User.groups),
+                    joinedload(ApiToken.user).joinedload(User.agency),
+                )
             )
+            .unique()
+            .scalar_one_or_none()
         )
     if row is None or not row.user.active:
         audit.record_alone(

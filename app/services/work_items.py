@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
@@ -33,8 +34,8 @@ SUPERVISOR_ROLES = {"supervisor"}
 
 def get(item_id: int, actor: User) -> WorkItem:
     """A work item the actor may see; others get NotFound (no hint that it exists)."""
-    item = db.session.get(WorkItem, item_id)
-    if item is None or not access.may_work_on(actor, item):
+    item, allowed = access.work_item_and_access(actor, item_id)
+    if item is None or not allowed:
         known = item.case_id if item is not None else None
         audit.record_alone(
             "work_item.view", "work_item", item_id, actor, outcome="denied", case_id=known
@@ -143,7 +144,9 @@ def complete(
     item = get(item_id, actor)
     _require_open(item)
     _require_workable(item, actor)
-    instance = db.session.get(ProcessInstance, item.instance_id)
+    instance = db.session.get(
+        ProcessInstance, item.instance_id, options=[joinedload(ProcessInstance.definition)]
+    )
     instances.require_not_held(instance)
     schema = form_schema(item)
     forms.validate(schema, data)
@@ -165,7 +168,7 @@ def complete(
         raise ProcessFailure(
             _("%(why)s 入力は下書きとして残し、係長・課長に知らせました。", why=exc.message)
         ) from exc
-    with instances.saving():
+    with instances.saving(keep_loaded=True):  # the answer shows the item as completed
         item.status = "completed"
         item.completed_at = now
         item.completed_by_id = actor.id
@@ -188,7 +191,7 @@ def complete(
             properties = run.properties_of(item.element_id, item.process_key)
             words = form_words.choice_labels(schema, data)
             case_progress.on_submission(case, item.element_id, data, properties, actor, words)
-        instances.persist(instance, run, now=now)
+        instances.persist(instance, run, now=now, done_task=item.task_id)
         if case is not None:  # last, so that one UPDATE of the case carries it with the stage
             case.last_recorded_at = max(filter(None, (case.last_recorded_at, now)))
         audit.record(

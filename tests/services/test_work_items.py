@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from flask import Flask
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import FormSubmission, ProcessInstance, WorkItem
-from app.services import inbox, instances, work_items
+from app.services import events, inbox, instances, work_items
 from app.services.errors import Conflict, InvalidInput, NotFound
 
 
@@ -119,3 +123,64 @@ def test_a_completion_is_counted_for_the_metrics(deployed: Flask, user) -> None:
     assert counted() == before  # a refused completion is not one
     work_items.complete(item.id, user("demo-coordinator"), {"note": "確認済み"})
     assert counted() == before + 1
+
+
+def _statements_during(action) -> list[str]:
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *_: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def _reads_of(statements: list[str], table: str) -> int:
+    return sum(1 for s in statements if s.startswith("SELECT") and f"FROM {table} " in s + " ")
+
+
+def test_a_completion_reads_only_what_its_instance_can_have(deployed: Flask, user) -> None:
+    """The completion path reads the rows of what an instance waits at and of its other open items
+    only when its saved state had any: a loop's task reads neither; a task with a boundary timer
+    reads what it waits at; a task done beside another (the escalation the timer added) reads
+    the open items, and the other stays open."""
+    coordinator = user("demo-coordinator")
+    instance = instances.start("loop", data={"limit": 3})
+    [item] = _open_items(instance)
+    done = _statements_during(
+        lambda: work_items.complete(item.id, coordinator, {"note": "確認済み"})
+    )
+    assert _reads_of(done, "waiting_event") == _reads_of(done, "message_subscription") == 0
+    assert _reads_of(done, "work_item") == 1  # the item itself, with whether it may be opened
+    [after] = _open_items(instance)
+    assert after.id != item.id and after.element_id == "review"
+
+    def handling(key: str) -> ProcessInstance:
+        started = instances.start("waits", correlation_key=key)
+        events.deliver("consent_obtained", key, {})
+        [first] = _open_items(started)
+        work_items.complete(first.id, coordinator, {"note": "x"})
+        return started
+
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        timed = handling("K-W1")  # 対応 open, its 7-day boundary timer waiting
+        [handle] = _open_items(timed)
+        done = _statements_during(
+            lambda: work_items.complete(handle.id, coordinator, {"note": "対応済み"})
+        )
+        assert _reads_of(done, "waiting_event") == 1 and _reads_of(done, "work_item") == 1
+
+        both = handling("K-W2")
+        clock.shift(timedelta(days=7, seconds=1))
+        assert events.fire_due_timers() == 1
+        items = {i.element_id: i for i in _open_items(both)}
+        assert set(items) == {"handle", "escalate"}
+        done = _statements_during(
+            lambda: work_items.complete(items["handle"].id, coordinator, {"note": "確認"})
+        )
+    assert _reads_of(done, "work_item") == 2 and _reads_of(done, "waiting_event") == 0
+    assert [i.element_id for i in _open_items(both)] == ["escalate"]
