@@ -130,7 +130,10 @@ class Run:
         items of its READY user tasks."""
         self.waited_when_saved = bool(self.workflow.event_manager.tasks)
         self.ready_when_saved = frozenset(
-            str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+            str(task.id)
+            for wf in (self.workflow, *self.workflow.subprocesses.values())
+            for task in wf.tasks.values()
+            if task.state == TaskState.READY and task.task_spec.manual
         )
 
     @classmethod
