@@ -32,7 +32,11 @@ def resolve(
     ``groups``: every group's key by its name and by its key, when already read."""
     if groups is None:
         # A lane of the case's own window is routed by the case: no group to look up for it.
-        routed = case is not None and (case.primary_agency or case.intake_agency) is not None
+        routed = (
+            case is not None
+            and not CASE_LANES.isdisjoint(lanes)
+            and (case.primary_agency or case.intake_agency) is not None
+        )
         groups = _groups_named(
             {lane for lane in lanes if lane and not (routed and lane in CASE_LANES)}
         )

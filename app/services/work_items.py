@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
-from app.models import Case, FormSubmission, ProcessInstance, User, WorkItem
+from app.models import Case, FormSubmission, ProcessDefinition, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
 from app.services import (
     access,
@@ -144,8 +144,12 @@ def complete(
     item = get(item_id, actor)
     _require_open(item)
     _require_workable(item, actor)
+    # The definition comes with the instance, without its diagram (the parsed one is cached by
+    # content; the text is read only when the cache lacks it).
     instance = db.session.get(
-        ProcessInstance, item.instance_id, options=[joinedload(ProcessInstance.definition)]
+        ProcessInstance,
+        item.instance_id,
+        options=[joinedload(ProcessInstance.definition).defer(ProcessDefinition.bpmn_xml)],
     )
     instances.require_not_held(instance)
     schema = form_schema(item)
