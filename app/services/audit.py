@@ -20,7 +20,7 @@ def record(
     detail: dict[str, Any] | None = None,
     actor_name: str | None = None,
     into: list[dict[str, Any]] | None = None,
-) -> AuditEvent:
+) -> None:
     """Add an audit event to the current session; it commits with the change it describes.
     ``into``: kept there as a row instead (a batch writes its rows at once, in its transaction)."""
     values = {
@@ -33,13 +33,11 @@ def record(
         "outcome": outcome,
         "detail": detail or {},
     }
-    event = AuditEvent(**values)
     if into is not None:
         into.append(values)
     else:
-        db.session.add(event)
-    webhooks.on_audit(event)  # an integration event, when the change is one
-    return event
+        db.session.add(AuditEvent(**values))
+    webhooks.on_audit(values)  # an integration event, when the change is one
 
 
 def record_alone(

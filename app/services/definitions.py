@@ -288,10 +288,21 @@ def form_by_key(
         if row is None or row.id in seen:
             continue
         seen.add(row.id)
-        if form_key in (row.forms or {}):
-            return row.forms[form_key]
+        texts = _form_texts(row)
+        if form_key in texts:
+            return json.loads(texts[form_key])  # a fresh copy: callers may change what they get
         pending.extend(db.session.get(ProcessDefinition, i) for i in row.called_definition_ids)
     return EMPTY_FORM
+
+
+def _form_texts(row: ProcessDefinition) -> dict[str, str]:
+    """A version's forms as JSON texts by key, read from the row once per content (the content
+    hash covers the forms): a completion reads one form of a version whose forms are 30 KB."""
+    return _parsed("forms", row.content_hash, row.key, lambda: row.forms or {}, _as_texts, dict)
+
+
+def _as_texts(forms: dict[str, Any], _key: str) -> dict[str, str]:
+    return {name: json.dumps(schema, ensure_ascii=False) for name, schema in forms.items()}
 
 
 def all_forms(instance: ProcessInstance) -> list[dict[str, Any]]:
@@ -373,12 +384,12 @@ def _parsed(
     what: str,
     content_hash: str,
     key: str,
-    xml: Callable[[], str],
-    parse: Callable[[str, str], Any],
+    xml: Callable[[], Any],
+    parse: Callable[[Any, str], Any],
     kept: Callable[[Any], Any],
 ) -> Any:
-    """What ``parse`` reads from one process of a document, once per document content (the
-    document itself is read only then: ``xml``)."""
+    """What ``parse`` reads from one process of a document (or a version's forms), once per
+    content (the document itself is read only then: ``xml``)."""
     wanted = (what, content_hash, key)
     found = _PARSED.get(wanted)
     if found is None:

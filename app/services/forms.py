@@ -224,11 +224,13 @@ def info_kinds_in(schema: dict[str, Any], data: dict[str, Any]) -> set[str]:
     return kinds
 
 
-def with_pickers(schema: dict[str, Any]) -> dict[str, Any]:
+def with_pickers(schema: dict[str, Any], present: set[str] | None = None) -> dict[str, Any]:
     """The schema with every ``x-picker`` field given its current choices (names shown, codes kept).
 
     ``"x-picker": "agency"`` lists the registered agencies; a person picks a name and the form
     stores the agency's code, so a typed code is never needed and an unknown one is refused.
+    ``present``: the keys a submission holds (``keys_in``); a picker field under another key
+    needs no choices to check it (it is absent), so none are read for it.
     """
     if "x-picker" not in json.dumps(schema):
         return schema
@@ -241,16 +243,42 @@ def with_pickers(schema: dict[str, Any]) -> dict[str, Any]:
             known[kind] = pickers.choices(kind)
         return known[kind]
 
-    return fill_pickers(schema, choices)
+    return fill_pickers(schema, choices, present)
 
 
-def fill_pickers(node: Any, choices: Any) -> Any:
-    """The schema with each ``x-picker`` field's ``oneOf`` made from ``choices(kind)`` pairs."""
+def keys_in(data: Any) -> set[str]:
+    """Every key of every object in ``data``, however deep."""
+    found: set[str] = set()
+    pending = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            found.update(k for k in node if isinstance(k, str))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def fill_pickers(node: Any, choices: Any, present: set[str] | None = None) -> Any:
+    """The schema with each ``x-picker`` field's ``oneOf`` made from ``choices(kind)`` pairs
+    (with ``present``: only the fields under those keys)."""
     if isinstance(node, list):
-        return [fill_pickers(item, choices) for item in node]
+        return [fill_pickers(item, choices, present) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {key: fill_pickers(value, choices) for key, value in node.items()}
+    out = {}
+    for key, value in node.items():
+        if key == "properties" and present is not None and isinstance(value, dict):
+            out[key] = {
+                name: prop
+                if _is_picker(prop) and name not in present
+                # a field left out needs no choices
+                else fill_pickers(prop, choices, present)
+                for name, prop in value.items()
+            }
+        else:
+            out[key] = fill_pickers(value, choices, present)
     kind = node.get("x-picker")
     if isinstance(kind, str):
         options = [{"const": code, "title": name} for code, name in choices(kind)]
@@ -258,6 +286,10 @@ def fill_pickers(node: Any, choices: Any) -> Any:
         out["oneOf"] = options or [{"const": "", "title": "（選べるものがありません）"}]
         out.setdefault("x-errorMessage", PICKER_MESSAGE)
     return out
+
+
+def _is_picker(node: Any) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("x-picker"), str)
 
 
 # A draft is an unfinished form: what is missing is fine, what could never be submitted is not.

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,7 +43,7 @@ class Loaded:
     batch): their open work items, message subscriptions, waiting events, cases and the groups
     lanes route to. What the batch writes that nothing reads back waits here to be written in one
     statement per table: the instances' new state (with their optimistic lock), new work items,
-    path steps and audit rows."""
+    path steps, audit rows and the waiting-event rows no longer waited at."""
 
     open_items: dict[int, list[WorkItem]] = field(default_factory=lambda: defaultdict(list))
     subscriptions: dict[int, list[MessageSubscription]] = field(
@@ -56,6 +56,7 @@ class Loaded:
     work_items: list[dict[str, Any]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
+    gone_waiting: list[int] = field(default_factory=list)  # waiting-event rows to delete
     cases_stepped: set[int] = field(default_factory=set)
 
     def step(self, instance: ProcessInstance, values: dict[str, Any]) -> None:
@@ -131,8 +132,11 @@ def write(loaded: Loaded) -> None:
     ):
         if rows:
             db.session.execute(insert(model.__table__), rows)
+    if loaded.gone_waiting:
+        table = WaitingEvent.__table__
+        db.session.execute(delete(table).where(table.c.id.in_(loaded.gone_waiting)))
     # The supervisors' rows of these cases may have changed (the flush sees none of this).
     for case_id in sorted(loaded.cases_stepped):
         readmodel.touch(db.session, case_id)
     loaded.instances, loaded.work_items, loaded.steps, loaded.audits = [], [], [], []
-    loaded.cases_stepped = set()
+    loaded.gone_waiting, loaded.cases_stepped = [], set()

@@ -177,11 +177,15 @@ def persist(
     now: datetime | None = None,
     loaded: Loaded | None = None,
     done_task: str | None = None,
+    writes: Loaded | None = None,
 ) -> None:
     """Store the state after a step and rebuild what is indexed from it, in the current transaction.
     ``loaded``: what ``instance_batch.preload`` read for a batch (no reads here; the instance's
     state, new work items and path steps are kept there for ``instance_batch.write``).
+    ``writes``: without ``loaded``, where the instance's state, new work items and path steps
+    are kept for ``instance_batch.write`` (what it needs is read here as without it).
     ``done_task``: the task this step completed (its work item is completed with it)."""
+    writes = loaded if loaded is not None else writes
     now = now or utcnow()
     snap = run.snapshot()
     values = {
@@ -193,8 +197,8 @@ def persist(
         "completed_at": instance.completed_at or (now if snap.completed else None),
         "compactions": (instance.compactions or 0) + (1 if snap.dropped_tasks else 0),
     }
-    if loaded is not None:
-        loaded.step(instance, values)
+    if writes is not None:
+        writes.step(instance, values)
     else:
         for name, value in values.items():
             setattr(instance, name, value)
@@ -212,7 +216,7 @@ def persist(
         now,
         current=loaded.open_items[instance.id] if loaded is not None else no_items,
         groups=loaded.groups if loaded is not None else None,
-        into=loaded.work_items if loaded is not None else None,
+        into=writes.work_items if writes is not None else None,
     )
     # The rows of what the instance waits at are what its last step left: none to read when
     # the state it was loaded from waited at nothing.
@@ -227,6 +231,7 @@ def persist(
         snap.waiting,
         now,
         current=loaded.waiting[instance.id] if loaded is not None else nothing,
+        gone=writes.gone_waiting if writes is not None else None,
     )
     run.saved()
     # Appended, never read back here: one multi-row insert, not one per flow.
@@ -241,8 +246,8 @@ def persist(
         }
         for step in snap.steps
     ]
-    if loaded is not None:
-        loaded.steps.extend(steps)
+    if writes is not None:
+        writes.steps.extend(steps)
     elif steps:
         db.session.execute(insert(PathStep), steps)
     if case is not None:
@@ -335,9 +340,11 @@ def _sync_waiting(
     now: datetime,
     *,
     current: list[WaitingEvent] | None = None,
+    gone: list[int] | None = None,
 ) -> None:
     """Keep the waiting-event rows equal to what the engine waits at; a row that stays keeps its
-    ``since`` (how long the case has waited there)."""
+    ``since`` (how long the case has waited there). ``gone``: the ids of rows no longer waited
+    at are kept there (a batch deletes them at once), not deleted through the session."""
     if current is None:
         current = list(
             db.session.scalars(select(WaitingEvent).where(WaitingEvent.instance_id == instance.id))
@@ -346,7 +353,10 @@ def _sync_waiting(
     wanted = {w.element_id: w for w in waiting}
     for element_id, row in by_element.items():
         if element_id not in wanted:
-            db.session.delete(row)
+            if gone is not None:
+                gone.append(row.id)
+            else:
+                db.session.delete(row)
     for element_id, event in wanted.items():
         row = by_element.get(element_id)
         if row is None:

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
@@ -22,6 +24,7 @@ from app.services import (
     definitions,
     form_words,
     forms,
+    instance_batch,
     instances,
     metrics,
     queues,
@@ -144,15 +147,20 @@ def complete(
     item = get(item_id, actor)
     _require_open(item)
     _require_workable(item, actor)
-    # The definition comes with the instance, without its diagram (the parsed one is cached by
-    # content; the text is read only when the cache lacks it).
+    # The definition comes with the instance, without its diagram and forms (the parsed diagram
+    # and the forms' texts are cached by content; the columns are read only when the cache lacks
+    # them).
     instance = db.session.get(
         ProcessInstance,
         item.instance_id,
-        options=[joinedload(ProcessInstance.definition).defer(ProcessDefinition.bpmn_xml)],
+        options=[
+            joinedload(ProcessInstance.definition).defer(
+                ProcessDefinition.bpmn_xml, ProcessDefinition.forms
+            )
+        ],
     )
     instances.require_not_held(instance)
-    schema = form_schema(item)
+    schema = form_schema(item, data)
     forms.validate(schema, data)
     case = db.session.get(Case, item.case_id) if item.case_id is not None else None
     if case is not None:
@@ -173,29 +181,28 @@ def complete(
             _("%(why)s 入力は下書きとして残し、係長・課長に知らせました。", why=exc.message)
         ) from exc
     with instances.saving(keep_loaded=True):  # the answer shows the item as completed
-        item.status = "completed"
-        item.completed_at = now
-        item.completed_by_id = actor.id
-        item.assignee_id = item.assignee_id or actor.id
-        item.draft = None
-        db.session.add(
-            FormSubmission(
-                work_item_id=item.id,
-                instance_id=instance.id,
-                case_id=item.case_id,
-                definition_id=instance.definition_id,
-                element_id=item.element_id,
-                form_key=item.form_key,
-                data=data,
-                submitted_by_id=actor.id,
-                submitted_at=now,
-            )
+        _mark_completed(item, actor, now)
+        db.session.execute(
+            insert(FormSubmission.__table__),
+            {
+                "work_item_id": item.id,
+                "instance_id": instance.id,
+                "case_id": item.case_id,
+                "definition_id": instance.definition_id,
+                "element_id": item.element_id,
+                "form_key": item.form_key,
+                "data": data,
+                "submitted_by_id": actor.id,
+                "submitted_at": now,
+            },
         )
         if case is not None:
             properties = run.properties_of(item.element_id, item.process_key)
             words = form_words.choice_labels(schema, data)
             case_progress.on_submission(case, item.element_id, data, properties, actor, words)
-        instances.persist(instance, run, now=now, done_task=item.task_id)
+        # What nothing reads back in this request is written as rows, one statement a table.
+        writes = instance_batch.Loaded()
+        instances.persist(instance, run, now=now, done_task=item.task_id, writes=writes)
         if case is not None:  # last, so that one UPDATE of the case carries it with the stage
             case.last_recorded_at = max(filter(None, (case.last_recorded_at, now)))
         audit.record(
@@ -205,9 +212,32 @@ def complete(
             actor,
             case_id=item.case_id,
             detail={"element": item.element_id},
+            into=writes.audits,
         )
+        instance_batch.write(writes)
     metrics.COMPLETIONS.labels(item.element_id).inc()
     return item
+
+
+def _mark_completed(item: WorkItem, actor: User, now: datetime) -> None:
+    """Complete the item in SQL, only if it is still open (a Conflict otherwise, nothing saved);
+    the object shows it as if loaded so (the flush does not write it again)."""
+    done = {
+        "status": "completed",
+        "completed_at": now,
+        "completed_by_id": actor.id,
+        "assignee_id": item.assignee_id or actor.id,
+        "draft": None,
+    }
+    table = WorkItem.__table__
+    changed = db.session.execute(
+        update(table).where(table.c.id == item.id, table.c.status == "open").values(done)
+    )
+    if changed.rowcount != 1:
+        raise StaleDataError(f"work item {item.id} is no longer open")
+    for name, value in done.items():
+        set_committed_value(item, name, value)
+    readmodel.touch(db.session, item.case_id)  # the flush does not see this change
 
 
 def _refuse(action: str, item: WorkItem, actor: User, detail: dict[str, Any] | None = None) -> None:
@@ -216,10 +246,12 @@ def _refuse(action: str, item: WorkItem, actor: User, detail: dict[str, Any] | N
     )
 
 
-def form_schema(item: WorkItem) -> dict[str, Any]:
-    """The JSON Schema of the item's form, from the definition version its instance runs."""
+def form_schema(item: WorkItem, data: Any = None) -> dict[str, Any]:
+    """The JSON Schema of the item's form, from the definition version its instance runs.
+    ``data``: the schema is for checking this submission (choices only for the fields it has)."""
     instance = db.session.get(ProcessInstance, item.instance_id)
-    return forms.with_pickers(definitions.form_of(instance, item))
+    present = forms.keys_in(data) if isinstance(data, dict) else None
+    return forms.with_pickers(definitions.form_of(instance, item), present)
 
 
 def _require_open(item: WorkItem) -> None:

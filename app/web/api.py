@@ -41,6 +41,11 @@ class WorkItemSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
 
 
+# Made once: a schema's fields are set up when it is made, and dumping keeps no state in it.
+_WORK_ITEM = WorkItemSchema()
+_WORK_ITEMS = WorkItemSchema(many=True)
+
+
 class CaseSchema(Schema):
     id = fields.Int()
     number = fields.Str()
@@ -195,7 +200,7 @@ def get_case(case_id: int) -> Response:
 def _case_json(case: Case) -> dict[str, Any]:
     info = cases.summary(case)
     out = CaseSchema().dump(case)
-    out["work_items"] = WorkItemSchema(many=True).dump(info["open_items"])
+    out["work_items"] = _WORK_ITEMS.dump(info["open_items"])
     out["processes"] = [
         {"id": i.id, "key": i.definition.key, "version": i.definition.version, "status": i.status}
         for i in info["instances"]
@@ -223,7 +228,7 @@ def list_work_items() -> Response:
     page = inbox.listing(current_user, inbox.ItemFilter(**query))
     return jsonify(
         {
-            "items": WorkItemSchema(many=True).dump(page.items),
+            "items": _WORK_ITEMS.dump(page.items),
             "total": page.total,
             "page": page.page,
             "per_page": page.per_page,
@@ -233,20 +238,20 @@ def list_work_items() -> Response:
 
 @bp.get("/work-items/<int:item_id>")
 def get_work_item(item_id: int) -> Response:
-    return jsonify(WorkItemSchema().dump(work_items.view(item_id, current_user)))
+    return jsonify(_WORK_ITEM.dump(work_items.view(item_id, current_user)))
 
 
 @bp.post("/work-items/<int:item_id>/claim")
 def claim(item_id: int) -> Response:
-    return jsonify(WorkItemSchema().dump(work_items.claim(item_id, current_user)))
+    return jsonify(_WORK_ITEM.dump(work_items.claim(item_id, current_user)))
 
 
 @bp.post("/work-items/<int:item_id>/release")
 def release(item_id: int) -> Response:
-    return jsonify(WorkItemSchema().dump(work_items.release(item_id, current_user)))
+    return jsonify(_WORK_ITEM.dump(work_items.release(item_id, current_user)))
 
 
 @bp.post("/work-items/<int:item_id>/complete")
 def complete(item_id: int) -> Response:
     item = work_items.complete(item_id, current_user, _json_body())
-    return jsonify(WorkItemSchema().dump(item))
+    return jsonify(_WORK_ITEM.dump(item))

@@ -3,6 +3,7 @@ stopped at its CPU or memory limit, the process is replaced, and the caller goes
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -46,6 +47,10 @@ MEMORY_MESSAGE = "スクリプトが使うメモリが上限（{}MB）を超え�
 @pytest.fixture
 def env() -> RestrictedEnvironment:
     return RestrictedEnvironment(time_limit=0.5, memory_mb=256)
+
+
+def _nothing() -> Any:
+    return contextlib.nullcontext()
 
 
 def _stopped(env: RestrictedEnvironment, source: str) -> ScriptError:
@@ -180,7 +185,7 @@ def test_threads_share_the_pool(env: RestrictedEnvironment) -> None:
 
 
 def test_a_forked_process_gets_a_pool_of_its_own(env: RestrictedEnvironment) -> None:
-    assert env.evaluate("1", {}) == 1
+    assert env.evaluate("0 + 1", {}) == 1
     inherited = sandbox.pool()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child reports through its exit code
@@ -193,6 +198,48 @@ def test_a_forked_process_gets_a_pool_of_its_own(env: RestrictedEnvironment) -> 
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert sandbox.pool() is inherited and env.evaluate("2 + 2", {}) == 4
+
+
+BOUNDED = [
+    ('decision == "window"', {"decision": "window"}, True),
+    ("urgency in ('high', 'medium') and not closed", {"urgency": "low", "closed": False}, False),
+    ("age >= 65 or kind is None", {"age": 40, "kind": None}, True),
+    ("members", {"members": [{"name": "a"}]}, [{"name": "a"}]),
+]
+
+
+@pytest.mark.parametrize(("source", "data", "expected"), BOUNDED)
+def test_comparisons_of_names_and_constants_run_in_process(
+    env: RestrictedEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    data: dict[str, Any],
+    expected: Any,
+) -> None:
+    sent: list[Any] = []
+    real_run = sandbox.run
+    monkeypatch.setattr(sandbox, "run", lambda *a: sent.append(a) or real_run(*a))
+    value = env.evaluate(source, data)
+    assert value == expected and sent == []
+    if isinstance(value, list):  # a copy, as from the sandbox: changing it leaves the data be
+        value.append("x")
+        assert data["members"] == [{"name": "a"}]
+    assert RestrictedEnvironment(sandboxed=False).evaluate(source, data) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["len(note) > 3", "note * 3 == 'xxx'", "[n for n in note] == []", "note[0] == 'x'", BIG],
+)
+def test_anything_else_still_goes_to_the_sandbox(
+    env: RestrictedEnvironment, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    sent: list[Any] = []
+    real_run = sandbox.run
+    monkeypatch.setattr(sandbox, "run", lambda *a: sent.append(a) or real_run(*a))
+    with pytest.raises(ScriptError) if source == BIG else _nothing():
+        env.evaluate(source, {"note": "x"})
+    assert len(sent) == 1
 
 
 # Through the engine: conditions and timer expressions go through the sandbox too.

@@ -90,7 +90,7 @@ def record_intake(case: Case, intake: Data, actor: User) -> None:
 
 
 def first_assessment(case: Case, data: Data, actor: User) -> None:
-    if case.household_id is not None:
+    if case.household_id is not None and data.get("household_members"):
         existing = {
             (m.relation, m.age_group)
             for m in db.session.scalars(

@@ -11,6 +11,7 @@ agencies), never a name, a birth date or what was said.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import AuditEvent, Case, Referral, SupportPlan
+from app.models import Case, Referral, SupportPlan
 from app.models.base import utcnow
 from app.models.users import Agency
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -36,17 +37,19 @@ class _Note:
     plan_id: int | None = None
 
 
-def on_audit(row: AuditEvent) -> None:
-    """Note the integration event an audited change is, if it is one (called by ``audit.record``)."""
-    if row.case_id is None or row.outcome != "ok":
+def on_audit(row: Mapping[str, Any]) -> None:
+    """Note the integration event an audited change is, if it is one (called by ``audit.record``
+    with the audit row's values)."""
+    case_id, action = row["case_id"], row["action"]
+    if case_id is None or row["outcome"] != "ok":
         return
-    status = (row.detail or {}).get("status")
-    if row.action == "case.create":
-        _note(_Note("case.opened", row.case_id, utcnow()))
-    elif row.action == "referral.status" and status in ("sent", "accepted"):
-        _note(_Note(f"referral.{status}", row.case_id, utcnow(), referral_id=int(row.object_id)))
-    elif row.action == "plan.approve":
-        _note(_Note("plan.approved", row.case_id, utcnow(), plan_id=int(row.object_id)))
+    status = (row["detail"] or {}).get("status")
+    if action == "case.create":
+        _note(_Note("case.opened", case_id, utcnow()))
+    elif action == "referral.status" and status in ("sent", "accepted"):
+        _note(_Note(f"referral.{status}", case_id, utcnow(), referral_id=int(row["object_id"])))
+    elif action == "plan.approve":
+        _note(_Note("plan.approved", case_id, utcnow(), plan_id=int(row["object_id"])))
 
 
 def case_closing(case: Case) -> None:
