@@ -74,6 +74,11 @@ def run_command(key: str, data_json: str) -> None:
         click.echo(f"  待機中のメッセージ: {sub.message_name} (相関値 {sub.correlation_value})")
 
 
+# How often a worker with due timers still waiting delivers webhooks, rewrites the supervisors'
+# rows and rolls up the flows (each view brings its rows up to date before it reads anyway).
+HOUSEKEEPING_SECONDS = 2.0
+
+
 @kasane.command("worker")
 @click.option(
     "--interval", default=5.0, show_default=True, help="due timers are checked every N seconds"
@@ -89,6 +94,7 @@ def worker_command(interval: float, once: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     click.echo("タイマーワーカーを開始しました")
+    housekeeping_at = 0.0  # when the next round looks after more than timers (monotonic)
     while not stopping["stop"]:
         try:
             fired = events.fire_due_timers()
@@ -100,14 +106,18 @@ def worker_command(interval: float, once: bool) -> None:
             current_app.logger.warning("timer round failed: %s", exc.__class__.__name__)
             metrics.WORKER_ROUNDS.labels("failed").inc()
             fired = 0
-        webhooks.worker_round()  # outbound events due now; a failure never stops the worker
-        _catch_up()
-        _roll_up_flows()
         if fired:
             click.echo(f"タイマーを {fired} 件処理しました")
         # A round that fired something while more are due goes on at once: a batch of 100 every
         # interval would leave 10,000 timers due together minutes late.
         more = fired > 0 and _due_now()
+        # While timers wait, the rest comes every HOUSEKEEPING_SECONDS only (then over all the
+        # steps since: fewer, larger roll-ups); otherwise every round.
+        if once or not more or time.monotonic() >= housekeeping_at:
+            webhooks.worker_round()  # outbound events due now; a failure never stops the worker
+            _catch_up()
+            _roll_up_flows()
+            housekeeping_at = time.monotonic() + HOUSEKEEPING_SECONDS
         db.session.remove()
         if once:
             break

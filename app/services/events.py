@@ -16,8 +16,10 @@ from app.services import access, audit, instance_batch, instances, metrics, reco
 from app.services.errors import Conflict, NotFound
 
 # Instances whose timers one round fires in one transaction: large enough that a worker spends
-# its time on the engine rather than on round trips, small enough that a lost race repeats little.
-BATCH = 200
+# its time on the engine rather than on round trips (10,000 timers due together: 200 a round
+# fired 1,900/s with two workers, 500 a round 1,970/s), small enough that a lost race repeats
+# little and a person's step on one of them waits at most about half a second for the commit.
+BATCH = 500
 
 
 def due_instance_ids(now: datetime, limit: int = 100) -> list[int]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -154,8 +154,8 @@ def complete(
         ProcessInstance,
         item.instance_id,
         options=[
-            joinedload(ProcessInstance.definition).defer(
-                ProcessDefinition.bpmn_xml, ProcessDefinition.forms
+            joinedload(ProcessInstance.definition).options(
+                defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)
             )
         ],
     )

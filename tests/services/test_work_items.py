@@ -10,9 +10,10 @@ from flask import Flask
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
+from app.engine import specs
 from app.extensions import db
 from app.models import FormSubmission, ProcessInstance, WorkItem
-from app.services import events, inbox, instances, work_items
+from app.services import definitions, events, inbox, instances, work_items
 from app.services.errors import Conflict, InvalidInput, NotFound
 
 
@@ -184,3 +185,32 @@ def test_a_completion_reads_only_what_its_instance_can_have(deployed: Flask, use
         )
     assert _reads_of(done, "work_item") == 2 and _reads_of(done, "waiting_event") == 0
     assert [i.element_id for i in _open_items(both)] == ["escalate"]
+
+
+def test_a_completion_in_a_fresh_process_reads_the_diagram_and_forms_it_lacks(
+    deployed: Flask, user
+) -> None:
+    """A new gunicorn worker has nothing cached: the completion reads the version's diagram and
+    forms, which the statement for the instance leaves out, and goes through."""
+    coordinator = user("demo-coordinator")
+    instance = instances.start("loop", data={"limit": 3})
+    [item_id] = [i.id for i in _open_items(instance)]
+    db.session.commit()
+    db.session.expunge_all()  # a request of its own: nothing of the start is loaded
+    coordinator = user("demo-coordinator")
+    specs._BUNDLES.clear()
+    definitions._PARSED.clear()
+    done = _statements_during(
+        lambda: work_items.complete(item_id, coordinator, {"note": "確認済み"})
+    )
+    assert db.session.get(WorkItem, item_id).status == "completed"
+    assert _reads_of(done, "process_definition") >= 1  # the diagram and the forms, once cached
+    again = instances.start("loop", data={"limit": 3})
+    [next_id] = [i.id for i in _open_items(again)]
+    db.session.commit()
+    db.session.expunge_all()
+    coordinator = user("demo-coordinator")
+    done = _statements_during(
+        lambda: work_items.complete(next_id, coordinator, {"note": "確認済み"})
+    )
+    assert _reads_of(done, "process_definition") == 0  # with the instance, without its texts
