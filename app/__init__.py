@@ -28,8 +28,9 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from app.services.supervision import readmodel  # noqa: F401  (keeps the stalled list's rows)
 
     db.init_app(app)
-    from app import transactions
+    from app import connections, transactions
 
+    connections.init_app(app)
     transactions.init_app(app)
     migrate.init_app(
         app,

@@ -103,7 +103,8 @@ def engine_options(url: str) -> dict[str, object]:
     """Connection options per database kind."""
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    options: dict[str, object] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # A connection is checked before use only after lying idle (app.connections), not each time.
+    options: dict[str, object] = {"pool_size": 10, "max_overflow": 20}
     if url.startswith("postgresql"):
         # The access query's correlated lookups have estimated costs in the millions, so PostgreSQL
         # would JIT-compile each such statement (about a second) although it runs in milliseconds;

@@ -37,6 +37,8 @@ def _note_write(
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_write(conn: Any) -> None:
+    if conn.invalidated:  # the connection broke: its record (and what it noted) is gone
+        return
     conn.info.pop(_WROTE, None)
 
 

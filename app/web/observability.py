@@ -16,7 +16,7 @@ import time
 import uuid
 
 from flask import Flask, Response, current_app, g, request
-from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
 
 from app.services import metrics
 
@@ -62,7 +62,7 @@ def init_app(app: Flask) -> None:
                     "endpoint": endpoint,
                     "status": response.status_code,
                     "ms": round(seconds * 1000, 1),
-                    "user_id": current_user.get_id() if current_user else None,
+                    "user_id": _user_id(),
                 },
                 ensure_ascii=False,
             )
@@ -70,6 +70,16 @@ def init_app(app: Flask) -> None:
         return response
 
     app.add_url_rule("/metrics", "observability.metrics_page", metrics_page)
+
+
+def _user_id() -> str | None:
+    """The id of the request's signed-in user, if any, as the session knows it: after a commit the
+    user's columns are expired, and reading ``id`` would load the row again for the log line."""
+    user = g.get("_login_user")
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is None or not state.identity:
+        return None
+    return str(state.identity[0])
 
 
 def metrics_page() -> Response:

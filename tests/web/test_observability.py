@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import User
+from app.web.observability import REQUEST_LOG
 from tests.web.support import log_in
 
 
@@ -53,3 +60,23 @@ def test_metrics_need_the_token_when_one_is_set_and_stay_closed_in_production(
     finally:
         ctx.config["KASANE_METRICS_TOKEN"] = None
         ctx.config["KASANE_ENV"] = "development"
+
+
+def test_the_log_line_names_the_signed_in_user_by_id(client: FlaskClient, demo: None) -> None:
+    lines: list[dict] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(record.getMessage()))
+
+    keep = Keep()
+    REQUEST_LOG.addHandler(keep)
+    try:
+        client.get("/healthz")
+        log_in(client, "demo-elderly")
+        client.get("/inbox")
+    finally:
+        REQUEST_LOG.removeHandler(keep)
+    user_id = db.session.scalar(select(User.id).where(User.username == "demo-elderly"))
+    assert lines[0]["user_id"] is None
+    assert lines[-1]["path"] == "/inbox" and lines[-1]["user_id"] == str(user_id)
