@@ -147,22 +147,22 @@ def complete(
     item = get(item_id, actor)
     _require_open(item)
     _require_workable(item, actor)
-    # The definition comes with the instance, without its diagram and forms (the parsed diagram
-    # and the forms' texts are cached by content; the columns are read only when the cache lacks
-    # them).
-    instance = db.session.get(
-        ProcessInstance,
-        item.instance_id,
-        options=[
+    # The instance comes with its definition and the item's case, in one statement; the
+    # definition without its diagram and forms (the parsed diagram and the forms' texts are
+    # cached by content; the columns are read only when the cache lacks them).
+    instance, case = db.session.execute(
+        select(ProcessInstance, Case)
+        .outerjoin(Case, Case.id == item.case_id)
+        .where(ProcessInstance.id == item.instance_id)
+        .options(
             joinedload(ProcessInstance.definition).options(
                 defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)
             )
-        ],
-    )
+        )
+    ).one()
     instances.require_not_held(instance)
     schema = form_schema(item, data)
     forms.validate(schema, data)
-    case = db.session.get(Case, item.case_id) if item.case_id is not None else None
     if case is not None:
         consent.check_share(case, item, data, actor, schema, override)
     run = instances.resume(instance)
