@@ -270,10 +270,10 @@ def fill_pickers(node: Any, choices: Any, present: set[str] | None = None) -> An
     out = {}
     for key, value in node.items():
         if key == "properties" and present is not None and isinstance(value, dict):
+            # A picker field the submission leaves out needs no choices.
             out[key] = {
                 name: prop
                 if _is_picker(prop) and name not in present
-                # a field left out needs no choices
                 else fill_pickers(prop, choices, present)
                 for name, prop in value.items()
             }
