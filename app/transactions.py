@@ -34,6 +34,11 @@ def _note_write(
         conn.info[_WROTE] = True
 
 
+def note_write(conn: Any) -> None:
+    """Note a write sent on the connection other than through SQLAlchemy (``sent_together``)."""
+    conn.info[_WROTE] = True
+
+
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _forget_write(conn: Any) -> None:

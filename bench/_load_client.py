@@ -122,10 +122,11 @@ async def work(
     run_id: str,
     resubmit_share: float = 0.02,
     seed: int = 7,
-    think: float = 0.0,
+    pace: float = 0.0,
 ) -> Log:
-    """Every user works through the open items of their inbox until the time is up, pausing
-    ``think`` seconds after each submission (0: as fast as the server answers)."""
+    """Every user works through the open items of their inbox until the time is up, starting a
+    submission every ``pace`` seconds at most (a person who takes the next task when its time
+    comes; 0: the next as soon as the server has answered)."""
     log = Log()
     deadline = time.monotonic() + seconds
 
@@ -133,6 +134,8 @@ async def work(
         rng = random.Random(seed * 1000 + person.index)
         queue: list[dict[str, Any]] = []
         seq = 0
+        if pace:  # users do not all start at the same moment
+            await asyncio.sleep(rng.random() * pace)
         while time.monotonic() < deadline:
             if not queue:
                 started = time.perf_counter()
@@ -159,9 +162,10 @@ async def work(
             item = queue.pop(0)
             seq += 1
             marker = f"m{run_id}-{person.index}-{seq}"
+            due = time.monotonic() + pace
             ok = await _submit(port, person, item, marker, log, resubmit=False)
-            if think:
-                await asyncio.sleep(think)
+            if pace and due > time.monotonic():
+                await asyncio.sleep(due - time.monotonic())
             if ok and rng.random() < resubmit_share:
                 seq += 1
                 again = f"m{run_id}-{person.index}-{seq}"

@@ -2,17 +2,26 @@
 bare engine doing the same completions in process, and many timers due at once for two workers.
 
 Each of KASANE_BENCH_USERS (50) window workers has a window of their own and opens
-KASANE_BENCH_CASES cases there over the API; then all of them, at once, work through their inboxes
-for KASANE_BENCH_SECONDS (60): list the open items (100 at a time), complete each first assessment
-(handled at the window) and the window support that follows (closed); one whose inbox runs empty
-opens 10 more cases (counted apart). KASANE_BENCH_THINK_MS (0) pauses each user after a submission.
-A small share of completions is deliberately submitted twice: the second must get 409. The bare
-engine then does the same two completions per case in process. Last, KASANE_BENCH_TIMERS (10000)
-instances wait for one timer due at the same moment, and two ``kasane worker`` processes (default
-interval) fire them: each must fire exactly once; lateness is the audit row's time minus the due time.
+KASANE_BENCH_CASES cases there over the API; then all of them, at once, work through their inboxes:
+list the open items (100 at a time), complete each first assessment (handled at the window) and
+the window support that follows (closed); one whose inbox runs empty opens 10 more cases (counted
+apart). A small share of completions is deliberately submitted twice: the second must get 409.
 
-A ``kasane worker`` runs beside gunicorn during the load (it rewrites the supervisors' rows of
-the cases the load moves); how far behind it was when the load ended is printed.
+Two loads, one after the other:
+- paced, for KASANE_BENCH_SECONDS (60): each user starts a submission every KASANE_BENCH_PACE_MS
+  (230) at most, so the users offer 50 x 1000/230 = 217 completions/s; what is measured is how
+  fast the servers answer at that rate (the target: 200/s with p95 at most 100 ms);
+- capacity, for KASANE_BENCH_CAPACITY_SECONDS (20; 0: none): each user submits the next as soon as
+  the answer came, so the servers run flat out; the completions/s are their capacity, and the
+  latency is about users / rate (a user waits for the 49 others ahead).
+
+The bare engine then does the same two completions per case in process. Last, KASANE_BENCH_TIMERS
+(10000) instances wait for one timer due at the same moment, and two ``kasane worker`` processes
+(default interval) fire them: each must fire exactly once; lateness is the audit row's time minus
+the due time.
+
+A ``kasane worker`` runs beside gunicorn during the loads (it rewrites the supervisors' rows of
+the cases the load moves); how far behind it was when the loads ended is printed.
 
 Needs KASANE_TEST_DATABASE_URL (a PostgreSQL server: a scratch database is made and dropped).
 KASANE_BENCH_APP_ROOT serves another checkout (to measure a change). Prints a table and, last,
@@ -31,6 +40,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -54,16 +64,19 @@ from _load_common import (  # noqa: E402
 
 USERS = env_int("KASANE_BENCH_USERS", 50)
 SECONDS = env_int("KASANE_BENCH_SECONDS", 60)
+PACE_MS = env_int("KASANE_BENCH_PACE_MS", 230)
+CAPACITY_SECONDS = env_int("KASANE_BENCH_CAPACITY_SECONDS", 20)
 TIMERS = env_int("KASANE_BENCH_TIMERS", 10000)
-# Two completions per case, opened before the load for 250 completions/s, more than the target's
-# 200 (opening a case costs about two completions of the servers' time: opened during the load,
-# they would eat into what is measured); a user who runs out opens a few more during the load
-# (counted apart).
-CASES = env_int("KASANE_BENCH_CASES", math.ceil(250 * SECONDS / USERS / 2) + 2)
+# Two completions per case, opened before the loads for what they take (the paced rate, 300/s
+# flat out) and a tenth more (opening a case costs about two completions of the servers' time:
+# opened during a load, they would eat into what is measured); a user who runs out opens a few
+# more during the load (counted apart).
+PACED_RATE = USERS * 1000 / PACE_MS if PACE_MS else 300
+CASES = env_int(
+    "KASANE_BENCH_CASES",
+    math.ceil((PACED_RATE * SECONDS + 300 * CAPACITY_SECONDS) * 1.1 / USERS / 2) + 2,
+)
 BARE_CASES = env_int("KASANE_BENCH_BARE_CASES", 300)
-# A pause after each submission, as a person reading the next task would make (0: none, so the
-# figures are the server's capacity and latency grows with the users waiting: about users / rate).
-THINK_MS = env_int("KASANE_BENCH_THINK_MS", 0)
 
 
 def http_load(url: str, logdir: Path) -> dict[str, float | int]:
@@ -83,16 +96,38 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
             print(f"cases opened over the API: {made} in {took:.1f} s ({made / took:.1f}/s)")
             for problem in problems[:5]:
                 print(f"  refused: {problem}")
-            run_id = uuid.uuid4().hex[:6]
-            started = time.perf_counter()
-            log_ = asyncio.run(
-                work(server.port, staff, SECONDS, run_id=run_id, think=THINK_MS / 1000)
-            )
-            elapsed = time.perf_counter() - started
+            paced = _load(server.port, staff, SECONDS, PACE_MS, "paced")
+            result = {name: paced[name] for name in ("completions_per_s", "p50_ms", "p95_ms")}
+            result |= {"p99_ms": paced["p99_ms"], "completions": paced["completions"]}
+            errors, deliberate, opened = paced["errors"], paced["deliberate_409"], paced["opened"]
+            if CAPACITY_SECONDS:
+                flat = _load(server.port, staff, CAPACITY_SECONDS, 0, "capacity")
+                result["capacity_per_s"] = flat["completions_per_s"]
+                result["capacity_p95_ms"] = flat["p95_ms"]
+                errors += flat["errors"]
+                deliberate += flat["deliberate_409"]
+                opened += flat["opened"]
             behind, caught_up = read_model_lag(app)
         finally:
             worker.stop()
             server.stop()
+    print(
+        f"supervisors' rows: {behind} cases pending when the loads ended, all rewritten"
+        f" {caught_up:.1f} s later (timer worker beside the load)"
+    )
+    return result | {
+        "errors": errors,
+        "deliberate_409": deliberate,
+        "cases_opened_during_load": opened,
+        "read_model_pending_at_end": behind,
+    }
+
+
+def _load(port: int, staff: list[Any], seconds: int, pace_ms: int, name: str) -> dict[str, Any]:
+    """One load of ``seconds``; prints its figures and returns them."""
+    started = time.perf_counter()
+    log_ = asyncio.run(work(port, staff, seconds, run_id=uuid.uuid4().hex[:6], pace=pace_ms / 1000))
+    elapsed = time.perf_counter() - started
     first = [s for s in log_.submissions if not s.resubmit]
     done = [s for s in first if 200 <= s.status < 300]
     again = [s for s in log_.submissions if s.resubmit]
@@ -107,7 +142,8 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
     latencies = [s.ms for s in done]
     errors = sum(wrong.values())
     rate = len(done) / elapsed
-    print(f"load: {USERS} users for {elapsed:.1f} s on gunicorn (2 workers), think {THINK_MS} ms")
+    how = f"a submission every {pace_ms} ms at most" if pace_ms else "no pause"
+    print(f"{name} load: {len(staff)} users for {elapsed:.1f} s on gunicorn (2 workers), {how}")
     print(f"  completions: {len(done)} ({rate:.1f}/s)")
     print(
         "  latency ms: p50 {:.1f}  p95 {:.1f}  p99 {:.1f}".format(
@@ -122,10 +158,6 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
         f"  inbox listings: {len(log_.listings)}, p95 {percentile(log_.listings, 0.95):.1f} ms;"
         f" cases opened by users out of work: {log_.cases_opened}"
     )
-    print(
-        f"  supervisors' rows: {behind} cases pending when the load ended, all rewritten"
-        f" {caught_up:.1f} s later (timer worker beside the load)"
-    )
     if any(s.status == REFUSED for s in first):
         print("  (some requests found no server: see gunicorn.log)")
     return {
@@ -136,8 +168,7 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
         "errors": errors,
         "deliberate_409": deliberate,
         "completions": len(done),
-        "cases_opened_during_load": log_.cases_opened,
-        "read_model_pending_at_end": behind,
+        "opened": log_.cases_opened,
     }
 
 
@@ -222,7 +253,7 @@ def timers_at_scale(url: str, logdir: Path) -> dict[str, float | int]:
 
 def main() -> None:
     result: dict[str, float | int] = {"users": USERS, "seconds": SECONDS, "timers": TIMERS}
-    result["think_ms"] = THINK_MS
+    result["pace_ms"] = PACE_MS
     logdir = Path(tempfile.mkdtemp(prefix="kasane_load_"))
     print(f"logs: {logdir}")
     with bench_database("kasane_load") as url:

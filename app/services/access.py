@@ -11,7 +11,18 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
@@ -154,14 +165,19 @@ def work_item_branches(actor: User) -> list[ColumnElement[bool]]:
     Members of the item's queue and its assignee; an agency queue's item only while that agency may
     see the case; a 支援会議 task only for the chair.
     """
+    standing = _standing(actor)
+    return list(_branches(*standing)) if standing is not None else []
+
+
+_Standing = tuple[int, tuple[str, ...], tuple[int, str] | None, bool]
+
+
+def _standing(actor: User) -> _Standing | None:
+    """What decides the work items an actor may open (None: no case may be read at all)."""
     if not _reads_cases(actor):
-        return []
+        return None
     agency = (actor.agency.id, actor.agency.code) if actor.agency is not None else None
-    return list(
-        _branches(
-            actor.id, tuple(queues.queues_of(actor)), agency, actor.role in COUNCIL_CHAIR_ROLES
-        )
-    )
+    return actor.id, tuple(queues.queues_of(actor)), agency, actor.role in COUNCIL_CHAIR_ROLES
 
 
 @lru_cache(maxsize=512)
@@ -210,13 +226,21 @@ def may_see_case(actor: User, case: Case) -> bool:
 def work_item_and_access(actor: User, item_id: int) -> tuple[WorkItem | None, bool]:
     """A work item by id and whether the actor may open it (``work_item_filter``), read in one
     statement: what every step on a task begins with."""
-    allowed = work_item_filter(actor) if _reads_cases(actor) else false()
-    row = db.session.execute(
-        select(WorkItem, sql_case((allowed, True), else_=False)).where(WorkItem.id == item_id)
-    ).first()
+    row = db.session.execute(_item_and_access(_standing(actor)), {"item_id": item_id}).first()
     if row is None:
         return None, False
     return row[0], bool(row[1])
+
+
+@lru_cache(maxsize=512)
+def _item_and_access(standing: _Standing | None) -> Select[Any]:
+    """The statement of ``work_item_and_access`` for one standing, built once (SQLAlchemy keys
+    its cache of compiled statements on it; keying a new one costs about as much as running it)."""
+    branches = _branches(*standing) if standing is not None else ()
+    allowed = or_(*branches) if branches else false()
+    return select(WorkItem, sql_case((allowed, True), else_=False)).where(
+        WorkItem.id == bindparam("item_id")
+    )
 
 
 def may_work_on(actor: User, item: WorkItem) -> bool:

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
@@ -20,9 +19,11 @@ from app.models import (
     MessageSubscription,
     PathStep,
     ProcessInstance,
+    ReadModelPending,
     WaitingEvent,
     WorkItem,
 )
+from app.sent_together import Together
 from app.services.supervision import readmodel
 
 # The columns of an instance a step rewrites (``instances.persist``).
@@ -58,6 +59,8 @@ class Loaded:
     audits: list[dict[str, Any]] = field(default_factory=list)
     gone_waiting: list[int] = field(default_factory=list)  # waiting-event rows to delete
     cases_stepped: set[int] = field(default_factory=set)
+    # Other writes the caller has for the same trip to the database (sent first).
+    together: Together = field(default_factory=Together)
 
     def step(self, instance: ProcessInstance, values: dict[str, Any]) -> None:
         """Keep an instance's new state for ``write``; the object shows it from now on (as if
@@ -112,31 +115,29 @@ def _instance_update() -> Any:
 
 
 _INSTANCE_UPDATE = _instance_update()
+_INSERT = {model: insert(model.__table__).inline() for model in (WorkItem, PathStep, AuditEvent)}
+_PENDING = insert(ReadModelPending.__table__).inline()
+_GONE_WAITING = delete(WaitingEvent.__table__).where(
+    WaitingEvent.__table__.c.id == bindparam("b_id")
+)
 
 
 def write(loaded: Loaded) -> None:
-    """Write what the batch kept, one statement per table (each sent once with all its rows).
-    An instance changed by someone else since it was read fails the whole batch (StaleDataError,
-    which ``instances.saving`` turns into a Conflict): nothing of it is saved."""
-    if loaded.instances:
-        result = db.session.execute(_INSTANCE_UPDATE, loaded.instances)
-        if result.rowcount != len(loaded.instances):
-            raise StaleDataError(
-                f"{len(loaded.instances) - result.rowcount} of {len(loaded.instances)}"
-                " instances were changed by another transaction"
-            )
-    for model, rows in (
-        (WorkItem, loaded.work_items),
-        (PathStep, loaded.steps),
-        (AuditEvent, loaded.audits),
-    ):
-        if rows:
-            db.session.execute(insert(model.__table__), rows)
-    if loaded.gone_waiting:
-        table = WaitingEvent.__table__
-        db.session.execute(delete(table).where(table.c.id.in_(loaded.gone_waiting)))
-    # The supervisors' rows of these cases may have changed (the flush sees none of this).
-    for case_id in sorted(loaded.cases_stepped):
+    """Write what the batch kept, one statement per table (each with all its rows), all sent
+    together (``sent_together``) after what the caller added. An instance changed by someone else
+    since it was read fails the whole batch (StaleDataError, which ``instances.saving`` turns into
+    a Conflict): nothing of it is saved."""
+    together = loaded.together
+    together.add(_INSTANCE_UPDATE, loaded.instances, expect=len(loaded.instances))
+    together.add(_INSERT[WorkItem], loaded.work_items)
+    together.add(_INSERT[PathStep], loaded.steps)
+    together.add(_INSERT[AuditEvent], loaded.audits)
+    together.add(_GONE_WAITING, [{"b_id": row_id} for row_id in loaded.gone_waiting])
+    # The supervisors' rows of these cases (and of any noted before) may have changed: noted as
+    # pending here, since the flush sees none of this.
+    for case_id in loaded.cases_stepped:
         readmodel.touch(db.session, case_id)
+    together.add(_PENDING, readmodel.take_noted(db.session))
+    together.send(db.session)
     loaded.instances, loaded.work_items, loaded.steps, loaded.audits = [], [], [], []
     loaded.gone_waiting, loaded.cases_stepped = [], set()

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +31,36 @@ from app.services import (
 )
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailure
 from app.services.supervision import readmodel
+
+# An item's instance with its definition (without its diagram and forms: the parsed diagram and
+# the forms' texts are cached by content; the columns are read only when the cache lacks them)
+# and the item's case, in one statement (built once: SQLAlchemy keys its cache on it).
+_INSTANCE_AND_CASE = (
+    select(ProcessInstance, Case)
+    .outerjoin(Case, Case.id == bindparam("case_id"))
+    .where(ProcessInstance.id == bindparam("instance_id"))
+    .options(
+        joinedload(ProcessInstance.definition).options(
+            defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)
+        )
+    )
+)
+_BOUND = ("completed_at", "completed_by_id", "assignee_id")
+_SUBMISSION_INSERT = insert(FormSubmission.__table__).inline()
+_ITEM = WorkItem.__table__
+# Completing an item changes it only if it is still open: two hands completing it at once, the
+# second changes nothing (a Conflict).
+_MARK_COMPLETED = (
+    update(_ITEM)
+    .where(_ITEM.c.id == bindparam("b_id"), _ITEM.c.status == "open")
+    .values(
+        status="completed",
+        completed_at=bindparam("b_completed_at"),
+        completed_by_id=bindparam("b_completed_by_id"),
+        assignee_id=bindparam("b_assignee_id"),
+        draft=None,
+    )
+)
 
 SUPERVISOR_ROLES = {"supervisor"}
 
@@ -147,18 +177,8 @@ def complete(
     item = get(item_id, actor)
     _require_open(item)
     _require_workable(item, actor)
-    # The instance comes with its definition and the item's case, in one statement; the
-    # definition without its diagram and forms (the parsed diagram and the forms' texts are
-    # cached by content; the columns are read only when the cache lacks them).
     instance, case = db.session.execute(
-        select(ProcessInstance, Case)
-        .outerjoin(Case, Case.id == item.case_id)
-        .where(ProcessInstance.id == item.instance_id)
-        .options(
-            joinedload(ProcessInstance.definition).options(
-                defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)
-            )
-        )
+        _INSTANCE_AND_CASE, {"instance_id": item.instance_id, "case_id": item.case_id}
     ).one()
     instances.require_not_held(instance)
     schema = form_schema(item, data)
@@ -182,29 +202,29 @@ def complete(
         ) from exc
     with instances.saving(keep_loaded=True):  # the answer shows the item as completed
         _mark_completed(item, actor, now)
-        db.session.execute(
-            insert(FormSubmission.__table__),
-            {
-                "work_item_id": item.id,
-                "instance_id": instance.id,
-                "case_id": item.case_id,
-                "definition_id": instance.definition_id,
-                "element_id": item.element_id,
-                "form_key": item.form_key,
-                "data": data,
-                "submitted_by_id": actor.id,
-                "submitted_at": now,
-            },
-        )
+        # What nothing reads back in this request is written as rows, one statement a table,
+        # sent together at the end.
+        writes = instance_batch.Loaded()
+        submission = {
+            "work_item_id": item.id,
+            "instance_id": instance.id,
+            "case_id": item.case_id,
+            "definition_id": instance.definition_id,
+            "element_id": item.element_id,
+            "form_key": item.form_key,
+            "data": data,
+            "submitted_by_id": actor.id,
+            "submitted_at": now,
+        }
+        writes.together.add(_SUBMISSION_INSERT, [submission])
         if case is not None:
             properties = run.properties_of(item.element_id, item.process_key)
             words = form_words.choice_labels(schema, data)
             case_progress.on_submission(case, item.element_id, data, properties, actor, words)
-        # What nothing reads back in this request is written as rows, one statement a table.
-        writes = instance_batch.Loaded()
         instances.persist(instance, run, now=now, done_task=item.task_id, writes=writes)
         if case is not None:  # last, so that one UPDATE of the case carries it with the stage
             case.last_recorded_at = max(filter(None, (case.last_recorded_at, now)))
+            writes.together.update_loaded(case)
         audit.record(
             "work_item.complete",
             "work_item",
@@ -229,9 +249,8 @@ def _mark_completed(item: WorkItem, actor: User, now: datetime) -> None:
         "assignee_id": item.assignee_id or actor.id,
         "draft": None,
     }
-    table = WorkItem.__table__
-    changed = db.session.execute(
-        update(table).where(table.c.id == item.id, table.c.status == "open").values(done)
+    changed = db.session.connection().execute(
+        _MARK_COMPLETED, {"b_id": item.id} | {f"b_{name}": done[name] for name in _BOUND}
     )
     if changed.rowcount != 1:
         raise StaleDataError(f"work item {item.id} is no longer open")

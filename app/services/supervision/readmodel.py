@@ -76,6 +76,14 @@ def touch(session: Session, case_id: int | None) -> None:
         session.info.setdefault(_PENDING, set()).add(case_id)
 
 
+def take_noted(session: Session) -> list[dict[str, Any]]:
+    """The pending rows of the cases noted so far, for the caller to write (``touch`` again for
+    a later change: the commit writes what is noted after this)."""
+    ids = session.info.pop(_PENDING, None)
+    now = utcnow()
+    return [{"case_id": i, "noted_at": now} for i in sorted(ids or ())]
+
+
 def touch_step(session: Session, process_key: str, element_id: str) -> None:
     """Have the cases waiting at a step rewritten as the transaction commits (its limit changed)."""
     session.info.setdefault(_PENDING_STEPS, set()).add((process_key, element_id))
