@@ -83,6 +83,7 @@ class Submission:
     status: int
     ms: float
     resubmit: bool  # a deliberate second submission of an item this user already completed
+    at: float = 0.0  # when it was sent (time.perf_counter)
 
 
 @dataclass
@@ -123,10 +124,13 @@ async def work(
     resubmit_share: float = 0.02,
     seed: int = 7,
     pace: float = 0.0,
+    ramp: float = 0.0,
 ) -> Log:
     """Every user works through the open items of their inbox until the time is up, starting a
     submission every ``pace`` seconds at most (a person who takes the next task when its time
-    comes; 0: the next as soon as the server has answered)."""
+    comes; 0: the next as soon as the server has answered). Users start at random moments over the
+    first ``ramp`` seconds (as people come in: together they would read their inboxes at the same
+    moment, and again each time they have worked through a page of it)."""
     log = Log()
     deadline = time.monotonic() + seconds
 
@@ -134,8 +138,7 @@ async def work(
         rng = random.Random(seed * 1000 + person.index)
         queue: list[dict[str, Any]] = []
         seq = 0
-        if pace:  # users do not all start at the same moment
-            await asyncio.sleep(rng.random() * pace)
+        await asyncio.sleep(rng.random() * ramp)
         while time.monotonic() < deadline:
             if not queue:
                 started = time.perf_counter()
@@ -186,7 +189,7 @@ async def _submit(
         port, "POST", f"/api/v1/work-items/{item['id']}/complete", person.token, data
     )
     ms = (time.perf_counter() - started) * 1000
-    log.submissions.append(Submission(marker, item["id"], status, ms, resubmit))
+    log.submissions.append(Submission(marker, item["id"], status, ms, resubmit, started))
     if status == REFUSED:
         await asyncio.sleep(0.2)
     return 200 <= status < 300

@@ -9,11 +9,13 @@ apart). A small share of completions is deliberately submitted twice: the second
 
 Two loads, one after the other:
 - paced, for KASANE_BENCH_SECONDS (60): each user starts a submission every KASANE_BENCH_PACE_MS
-  (230) at most, so the users offer 50 x 1000/230 = 217 completions/s; what is measured is how
+  (220) at most, so the users offer 50 x 1000/220 = 227 completions/s; what is measured is how
   fast the servers answer at that rate (the target: 200/s with p95 at most 100 ms);
 - capacity, for KASANE_BENCH_CAPACITY_SECONDS (20; 0: none): each user submits the next as soon as
   the answer came, so the servers run flat out; the completions/s are their capacity, and the
   latency is about users / rate (a user waits for the 49 others ahead).
+In both, the users start at random moments over the first KASANE_BENCH_RAMP_SECONDS (5), as people
+come in; the rates count the whole time, the start included.
 
 The bare engine then does the same two completions per case in process. Last, KASANE_BENCH_TIMERS
 (10000) instances wait for one timer due at the same moment, and two ``kasane worker`` processes
@@ -64,7 +66,8 @@ from _load_common import (  # noqa: E402
 
 USERS = env_int("KASANE_BENCH_USERS", 50)
 SECONDS = env_int("KASANE_BENCH_SECONDS", 60)
-PACE_MS = env_int("KASANE_BENCH_PACE_MS", 230)
+PACE_MS = env_int("KASANE_BENCH_PACE_MS", 220)
+RAMP_SECONDS = env_int("KASANE_BENCH_RAMP_SECONDS", 5)
 CAPACITY_SECONDS = env_int("KASANE_BENCH_CAPACITY_SECONDS", 20)
 TIMERS = env_int("KASANE_BENCH_TIMERS", 10000)
 # Two completions per case, opened before the loads for what they take (the paced rate, 300/s
@@ -126,7 +129,16 @@ def http_load(url: str, logdir: Path) -> dict[str, float | int]:
 def _load(port: int, staff: list[Any], seconds: int, pace_ms: int, name: str) -> dict[str, Any]:
     """One load of ``seconds``; prints its figures and returns them."""
     started = time.perf_counter()
-    log_ = asyncio.run(work(port, staff, seconds, run_id=uuid.uuid4().hex[:6], pace=pace_ms / 1000))
+    log_ = asyncio.run(
+        work(
+            port,
+            staff,
+            seconds,
+            run_id=uuid.uuid4().hex[:6],
+            pace=pace_ms / 1000,
+            ramp=RAMP_SECONDS,
+        )
+    )
     elapsed = time.perf_counter() - started
     first = [s for s in log_.submissions if not s.resubmit]
     done = [s for s in first if 200 <= s.status < 300]
@@ -141,6 +153,10 @@ def _load(port: int, staff: list[Any], seconds: int, pace_ms: int, name: str) ->
     wrong.update(" ".join(e.split()[:3]) for e in log_.other_errors)
     latencies = [s.ms for s in done]
     errors = sum(wrong.values())
+    # The latency over the load, 5 s at a time (a slow stretch shows where it came from).
+    spans: dict[int, list[float]] = {}
+    for s in done:
+        spans.setdefault(int((s.at - started) // 5), []).append(s.ms)
     rate = len(done) / elapsed
     how = f"a submission every {pace_ms} ms at most" if pace_ms else "no pause"
     print(f"{name} load: {len(staff)} users for {elapsed:.1f} s on gunicorn (2 workers), {how}")
@@ -149,6 +165,10 @@ def _load(port: int, staff: list[Any], seconds: int, pace_ms: int, name: str) ->
         "  latency ms: p50 {:.1f}  p95 {:.1f}  p99 {:.1f}".format(
             *(percentile(latencies, q) for q in (0.5, 0.95, 0.99))
         )
+    )
+    print(
+        "  p95 ms by 5 s: "
+        + " ".join(f"{percentile(spans[k], 0.95):.0f}" for k in sorted(spans) if k >= 0)
     )
     print(f"  deliberate 409 (a completed task submitted again): {deliberate} of {len(again)}")
     print(f"  errors: {errors} {dict(wrong) if wrong else ''}")
