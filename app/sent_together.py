@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
 
 from app import transactions
 
@@ -61,14 +61,17 @@ class Together:
     def update_loaded(self, obj: Any) -> None:
         """Queue the UPDATE of what changed in a loaded object's columns (by its primary key);
         the object shows the new values from now on as if loaded so, so the flush does not write
-        them again. Its relationships are left to the flush."""
+        them again. Its relationships are left to the flush, and so is all of an object not yet
+        in the database or given a SQL expression for a value."""
         state = inspect(obj)
+        if state.identity is None:
+            return
         changed: dict[str, tuple[str, Any]] = {}
         for prop in state.mapper.column_attrs:
             added = state.attrs[prop.key].history.added
             if added:
                 changed[prop.columns[0].key] = (prop.key, added[0])
-        if not changed:
+        if not changed or any(isinstance(v, ClauseElement) for _, v in changed.values()):
             return
         table = state.mapper.local_table
         keys = tuple(sorted(changed))

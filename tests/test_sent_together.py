@@ -97,3 +97,36 @@ def test_a_write_sent_together_is_not_committed_as_a_read(ctx: Flask) -> None:
     transactions.end_reads(None)  # the request's end: a transaction that wrote is not committed
     db.session.rollback()
     assert _actions() == []
+
+
+def test_a_loaded_objects_changed_columns_are_written_once(ctx: Flask) -> None:
+    db.session.add(Setting(key="together.loaded", value={"v": 1}, updated_by="a"))
+    db.session.commit()
+    setting = db.session.get(Setting, "together.loaded")
+    before = setting.updated_at
+    setting.value = {"v": 2}
+    setting.updated_by = "b"
+    together = Together()
+    together.update_loaded(setting)
+    assert not db.session.is_modified(setting)  # the flush has nothing left to write
+    together.send(db.session)
+    db.session.commit()
+    db.session.expire_all()
+    again = db.session.get(Setting, "together.loaded")
+    assert (again.value, again.updated_by) == ({"v": 2}, "b")
+    assert again.updated_at > before  # the column's onupdate, filled in as the flush would
+
+
+def test_a_new_object_or_a_sql_value_is_left_to_the_flush(ctx: Flask) -> None:
+    fresh = Setting(key="together.new", value={"v": 1})
+    db.session.add(fresh)
+    together = Together()
+    together.update_loaded(fresh)
+    assert together.queued == []
+    db.session.commit()
+    fresh.updated_by = func.lower("X")
+    together.update_loaded(fresh)
+    assert together.queued == [] and fresh in db.session.dirty
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Setting, "together.new").updated_by == "x"
