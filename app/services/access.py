@@ -165,14 +165,14 @@ def work_item_branches(actor: User) -> list[ColumnElement[bool]]:
     Members of the item's queue and its assignee; an agency queue's item only while that agency may
     see the case; a 支援会議 task only for the chair.
     """
-    standing = _standing(actor)
+    standing = standing_of(actor)
     return list(_branches(*standing)) if standing is not None else []
 
 
-_Standing = tuple[int, tuple[str, ...], tuple[int, str] | None, bool]
+Standing = tuple[int, tuple[str, ...], tuple[int, str] | None, bool]
 
 
-def _standing(actor: User) -> _Standing | None:
+def standing_of(actor: User) -> Standing | None:
     """What decides the work items an actor may open (None: no case may be read at all)."""
     if not _reads_cases(actor):
         return None
@@ -226,21 +226,25 @@ def may_see_case(actor: User, case: Case) -> bool:
 def work_item_and_access(actor: User, item_id: int) -> tuple[WorkItem | None, bool]:
     """A work item by id and whether the actor may open it (``work_item_filter``), read in one
     statement: what every step on a task begins with."""
-    row = db.session.execute(_item_and_access(_standing(actor)), {"item_id": item_id}).first()
+    row = db.session.execute(_item_and_access(standing_of(actor)), {"item_id": item_id}).first()
     if row is None:
         return None, False
     return row[0], bool(row[1])
 
 
 @lru_cache(maxsize=512)
-def _item_and_access(standing: _Standing | None) -> Select[Any]:
+def may_open_item(standing: Standing | None) -> ColumnElement[bool]:
+    """SQL over ``WorkItem``, true for an item an actor of this standing may open (as
+    ``work_item_filter``), as a column a statement can select (built once a standing)."""
+    branches = _branches(*standing) if standing is not None else ()
+    return sql_case((or_(*branches) if branches else false(), True), else_=False)
+
+
+@lru_cache(maxsize=512)
+def _item_and_access(standing: Standing | None) -> Select[Any]:
     """The statement of ``work_item_and_access`` for one standing, built once (SQLAlchemy keys
     its cache of compiled statements on it; keying a new one costs about as much as running it)."""
-    branches = _branches(*standing) if standing is not None else ()
-    allowed = or_(*branches) if branches else false()
-    return select(WorkItem, sql_case((allowed, True), else_=False)).where(
-        WorkItem.id == bindparam("item_id")
-    )
+    return select(WorkItem, may_open_item(standing)).where(WorkItem.id == bindparam("item_id"))
 
 
 def may_work_on(actor: User, item: WorkItem) -> bool:

@@ -4,7 +4,8 @@ listing is ``inbox``)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NoReturn
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
@@ -32,19 +33,6 @@ from app.services import (
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessFailure
 from app.services.supervision import readmodel
 
-# An item's instance with its definition (without its diagram and forms: the parsed diagram and
-# the forms' texts are cached by content; the columns are read only when the cache lacks them)
-# and the item's case, in one statement (built once: SQLAlchemy keys its cache on it).
-_INSTANCE_AND_CASE = (
-    select(ProcessInstance, Case)
-    .outerjoin(Case, Case.id == bindparam("case_id"))
-    .where(ProcessInstance.id == bindparam("instance_id"))
-    .options(
-        joinedload(ProcessInstance.definition).options(
-            defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)
-        )
-    )
-)
 _BOUND = ("completed_at", "completed_by_id", "assignee_id")
 _SUBMISSION_INSERT = insert(FormSubmission.__table__).inline()
 _ITEM = WorkItem.__table__
@@ -69,12 +57,35 @@ def get(item_id: int, actor: User) -> WorkItem:
     """A work item the actor may see; others get NotFound (no hint that it exists)."""
     item, allowed = access.work_item_and_access(actor, item_id)
     if item is None or not allowed:
-        known = item.case_id if item is not None else None
-        audit.record_alone(
-            "work_item.view", "work_item", item_id, actor, outcome="denied", case_id=known
-        )
-        raise NotFound(_("指定されたタスクは見つかりません。"))
+        _unseen(item_id, item, actor)
     return item
+
+
+def _unseen(item_id: int, item: WorkItem | None, actor: User) -> NoReturn:
+    known = item.case_id if item is not None else None
+    audit.record_alone(
+        "work_item.view", "work_item", item_id, actor, outcome="denied", case_id=known
+    )
+    raise NotFound(_("指定されたタスクは見つかりません。"))
+
+
+@lru_cache(maxsize=512)
+def _for_step(standing: access.Standing | None) -> Any:
+    """An item with whether an actor of this standing may open it (``access.may_open_item``),
+    its instance with the instance's definition (without its diagram and forms: the parsed
+    diagram and the forms' texts are cached by content; the columns are read only when the cache
+    lacks them) and the item's case, in one statement (built once a standing)."""
+    return (
+        select(WorkItem, access.may_open_item(standing), ProcessInstance, Case)
+        .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
+        .outerjoin(Case, Case.id == WorkItem.case_id)
+        .where(WorkItem.id == bindparam("item_id"))
+        .options(
+            joinedload(ProcessInstance.definition).options(
+                defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.forms)
+            )
+        )
+    )
 
 
 def view(item_id: int, actor: User) -> WorkItem:
@@ -174,12 +185,12 @@ def complete(
 ) -> WorkItem:
     """Validate the form data, complete the engine task and run on; all in one transaction."""
     now = now or utcnow()
-    item = get(item_id, actor)
+    row = db.session.execute(_for_step(access.standing_of(actor)), {"item_id": item_id}).first()
+    if row is None or not row[1]:
+        _unseen(item_id, row[0] if row is not None else None, actor)
+    item, _allowed, instance, case = row
     _require_open(item)
     _require_workable(item, actor)
-    instance, case = db.session.execute(
-        _INSTANCE_AND_CASE, {"instance_id": item.instance_id, "case_id": item.case_id}
-    ).one()
     instances.require_not_held(instance)
     schema = form_schema(item, data)
     forms.validate(schema, data)

@@ -37,6 +37,9 @@ from app.services.supervision import scope as scopes
 from tests.harness import ROOT
 
 AGENCIES, GROUPS, CASES = 4, 3, 120
+# Rows get ids of their own, far above what the tables' sequences hand out to other tests' rows
+# (an id a sequence gave out earlier in the run would collide).
+BASE = 9_000_000
 ROLES = ("window_worker", "coordinator", "supervisor", "supervisor", "council_member", "admin")
 
 
@@ -46,53 +49,53 @@ def _world(seed: int, ctx: Flask) -> list[User]:
     definitions.deploy([str(ROOT / "processes")], str(ROOT / "forms"))
     definition_id = definitions.latest("support_case").id
     db.session.execute(insert(Agency), [
-        {"id": 900 + a, "code": f"w{a}", "name": f"窓口{a}", "kind": "other"} for a in range(AGENCIES)
+        {"id": BASE + a, "code": f"w{a}", "name": f"窓口{a}", "kind": "other"} for a in range(AGENCIES)
     ])  # fmt: skip
     db.session.execute(insert(Group), [
-        {"id": 900 + g, "key": f"g{g}", "name": f"グループ{g}"} for g in range(GROUPS)
+        {"id": BASE + g, "key": f"g{g}", "name": f"グループ{g}"} for g in range(GROUPS)
     ])  # fmt: skip
     people = [
-        {"id": 900 + u, "username": f"p{u}", "display_name": f"人{u}", "password_hash": "x",
+        {"id": BASE + u, "username": f"p{u}", "display_name": f"人{u}", "password_hash": "x",
          "role": ROLES[u % len(ROLES)], "active": u != 13, "is_demo": False, "created_at": now,
-         "agency_id": 900 + u % AGENCIES if u % 5 else None}
+         "agency_id": BASE + u % AGENCIES if u % 5 else None}
         for u in range(24)
     ]  # fmt: skip
     db.session.execute(insert(User), people)
     db.session.execute(insert(Membership), [
-        {"user_id": 900 + u, "group_id": 900 + g}
+        {"user_id": BASE + u, "group_id": BASE + g}
         for u in range(24) for g in range(GROUPS) if rng.random() < 0.4
     ])  # fmt: skip
     scopes = []
     for person in people:
         if person["role"] == "supervisor" and person["id"] % 3:
-            scopes += [{"user_id": person["id"], "agency_id": 900 + rng.randrange(AGENCIES)}]
+            scopes += [{"user_id": person["id"], "agency_id": BASE + rng.randrange(AGENCIES)}]
             scopes += [{"user_id": person["id"], "queue": f"g{rng.randrange(GROUPS)}"}]
     if scopes:
         db.session.execute(insert(SupervisorScope), [
             {"agency_id": None, "queue": None, **row} for row in scopes
         ])  # fmt: skip
-    agency = lambda: 900 + rng.randrange(AGENCIES)  # noqa: E731
+    agency = lambda: BASE + rng.randrange(AGENCIES)  # noqa: E731
     db.session.execute(insert(Case), [
-        {"id": 900 + c, "number": f"T-{seed}-{c:04d}", "title": f"ケース{c}", "status": "open",
+        {"id": BASE + c, "number": f"T-{seed}-{c:04d}", "title": f"ケース{c}", "status": "open",
          "stage": "intake", "intake": {}, "created_at": now, "cycle": 1,
          "intake_agency_id": agency() if rng.random() < 0.8 else None,
          "primary_agency_id": agency() if rng.random() < 0.5 else None}
         for c in range(CASES)
     ])  # fmt: skip
     db.session.execute(insert(Referral), [
-        {"case_id": 900 + rng.randrange(CASES), "from_agency_id": agency(), "to_agency_id": agency(),
+        {"case_id": BASE + rng.randrange(CASES), "from_agency_id": agency(), "to_agency_id": agency(),
          "consent_basis": rng.choice(["consent", "consent", "override"]),
          "status": rng.choice(["sent", "accepted", "declined", "done"]), "created_at": now}
         for _ in range(60)
     ])  # fmt: skip
     db.session.execute(insert(Consent), [
-        {"case_id": 900 + rng.randrange(CASES), "agencies": [], "info_kinds": [], "purposes": [],
+        {"case_id": BASE + rng.randrange(CASES), "agencies": [], "info_kinds": [], "purposes": [],
          "given_on": date.today(), "source": "intake", "created_at": now,
          "withdrawn_on": date.today() if rng.random() < 0.4 else None}
         for _ in range(50)
     ])  # fmt: skip
     db.session.execute(insert(ProcessInstance), [
-        {"id": 900 + c, "definition_id": definition_id, "case_id": 900 + c, "status": "waiting",
+        {"id": BASE + c, "definition_id": definition_id, "case_id": BASE + c, "status": "waiting",
          "state": "{}", "lock_version": 1, "last_progress_at": now, "created_at": now, "compactions": 0}
         for c in range(CASES)
     ])  # fmt: skip
@@ -102,18 +105,18 @@ def _world(seed: int, ctx: Flask) -> list[User]:
         c = rng.randrange(CASES)
         status = rng.choice(["open", "completed", "cancelled"])
         items.append({
-            "id": 9000 + i, "instance_id": 900 + c, "case_id": 900 + c, "task_id": uuid.UUID(int=i).hex,
+            "id": BASE * 10 + i, "instance_id": BASE + c, "case_id": BASE + c, "task_id": uuid.UUID(int=i).hex,
             "element_id": "e", "process_key": "support_case", "title": "t", "lane": "l",
             "queue": rng.choice(queues), "form_key": None, "status": status, "priority": 50,
             "council_material": rng.random() < 0.15, "created_at": now,
-            "assignee_id": 900 + rng.randrange(24) if rng.random() < 0.3 else None,
-            "completed_by_id": 900 + rng.randrange(24) if status == "completed" and rng.random() < 0.5 else None,
+            "assignee_id": BASE + rng.randrange(24) if rng.random() < 0.3 else None,
+            "completed_by_id": BASE + rng.randrange(24) if status == "completed" and rng.random() < 0.5 else None,
         })  # fmt: skip
     db.session.execute(insert(WorkItem), items)
     # Loaded in bulk, past the application: its read model is filled as a migration fills it.
     readmodel.rebuild(db.session)
     db.session.commit()
-    return list(db.session.scalars(select(User).where(User.id >= 900).order_by(User.id)))
+    return list(db.session.scalars(select(User).where(User.id >= BASE).order_by(User.id)))
 
 
 def _scoped(scope: scopes.Scope, agency_id: int | None, queue: str | None) -> set[int]:
