@@ -7,7 +7,8 @@ than the engine's step itself. On PostgreSQL (psycopg) they go out in one pipeli
 for all of them, each statement compiled once per process. Elsewhere (SQLite) they run one after
 another on the session's connection. Either way they run in order, in the session's transaction,
 and a statement expected to change a given number of rows that changed another fails the whole
-(``StaleDataError``, which ``instances.saving`` turns into a Conflict); any other database error
+(``StaleDataError``, which ``instances.saving`` turns into a Conflict), even when a later statement
+then failed for it (a lost race: the other transaction's rows are there); any other database error
 comes as SQLAlchemy's own exception, as if the statement had been run through it.
 
 Only plain statements go here: no RETURNING, no expanding ``IN`` lists; a column default must be a
@@ -40,6 +41,7 @@ class _Queued:
 @dataclass
 class _Compiled:
     sql: str
+    fixed: dict[str, Any]  # the values the statement itself gives (``values(status="done")``)
     processors: dict[str, Any]
     defaults: list[tuple[str, Any]]  # (parameter, its column's default) for columns not given
 
@@ -130,13 +132,18 @@ def _compiled(connection: Connection, statement: Executable, keys: tuple[str, ..
         if not (default.is_scalar or default.is_callable):
             raise ValueError(f"a default sent together must be a value or a function: {column}")
         defaults.append((column.key, default))
-    result = _Compiled(compiled.string, dict(compiled._bind_processors), defaults)
+    fixed = {
+        name: value
+        for name, value in compiled.construct_params(_check=False).items()
+        if not compiled.binds[name].required
+    }
+    result = _Compiled(compiled.string, fixed, dict(compiled._bind_processors), defaults)
     _COMPILED[key] = (statement, result)
     return result
 
 
 def _parameters(compiled: _Compiled, row: dict[str, Any]) -> dict[str, Any]:
-    values = dict(row)
+    values = compiled.fixed | row
     for name, default in compiled.defaults:
         values[name] = default.arg(None) if default.is_callable else default.arg
     for name, process in compiled.processors.items():
@@ -163,6 +170,14 @@ def _pipelined(connection: Connection, queued: list[_Queued]) -> None:
                     cursor.executemany(sql, parameters)
                 sent.append((entry, cursor))
     except psycopg.Error as exc:
+        # A statement before the failed one that changed fewer rows than it must is why the
+        # later one failed (a lost race: the other transaction's rows are there): a conflict.
+        for entry, cursor in sent:
+            if cursor.rowcount >= 0:
+                try:
+                    _check(entry, cursor.rowcount)
+                except StaleDataError as stale:
+                    raise stale from exc
         invalidated = connection.dialect.is_disconnect(exc, raw, None)
         if invalidated:
             connection.invalidate(exc)

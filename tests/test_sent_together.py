@@ -22,6 +22,12 @@ _RENAME = (
     update(_TABLE).where(_TABLE.c.action == bindparam("b_from")).values(action=bindparam("b_to"))
 )
 _SETTING = insert(Setting.__table__).inline()
+# A statement giving values of its own besides those of each row.
+_DONE = (
+    update(_TABLE)
+    .where(_TABLE.c.action == bindparam("b_action"), _TABLE.c.outcome == "ok")
+    .values(outcome="done", detail={"by": "statement"})
+)
 
 
 def _row(action: str, **more: object) -> dict[str, object]:
@@ -53,6 +59,21 @@ def test_statements_run_in_order_with_the_columns_defaults(ctx: Flask) -> None:
     assert together.queued == []
 
 
+def test_a_statements_own_values_go_with_each_rows(ctx: Flask) -> None:
+    together = Together()
+    together.add(_AUDIT, [_row("f.one"), _row("f.two")])
+    together.add(_DONE, [{"b_action": "f.one"}], expect=1)
+    together.send(db.session)
+    db.session.commit()
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.outcome, AuditEvent.detail).order_by(AuditEvent.id)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("f.one", "done", {"by": "statement"}),
+        ("f.two", "ok", {}),
+    ]
+
+
 def test_a_statement_changing_other_rows_than_expected_fails_the_whole(ctx: Flask) -> None:
     together = Together()
     together.add(_AUDIT, [_row("b.one")])
@@ -61,6 +82,19 @@ def test_a_statement_changing_other_rows_than_expected_fails_the_whole(ctx: Flas
         together.send(db.session)
     db.session.rollback()
     assert _actions() == []
+
+
+def test_a_lost_race_is_stale_even_when_a_later_statement_fails_for_it(ctx: Flask) -> None:
+    db.session.add(Setting(key="together.race", value={"v": 1}))
+    db.session.commit()
+    together = Together()
+    # The other transaction got there first: the rename finds nothing, and the row it had
+    # written is there to collide with.
+    together.add(_RENAME, [{"b_from": "g.nowhere", "b_to": "g.x"}], expect=1)
+    together.add(_SETTING, [{"key": "together.race", "value": {"v": 2}}])
+    with pytest.raises(StaleDataError):
+        together.send(db.session)
+    db.session.rollback()
 
 
 def test_a_database_error_is_sqlalchemys_and_keeps_nothing(ctx: Flask) -> None:

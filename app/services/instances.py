@@ -275,7 +275,9 @@ def _sync_work_items(
                 )
             )
         )
-    open_items = {item.task_id: item for item in current}
+    # An item completed in this step whose completion is not sent yet is read as open: its
+    # object knows better.
+    open_items = {item.task_id: item for item in current if item.status == "open"}
     ready_ids = {task.task_id for task in ready}
     for task_id, item in open_items.items():
         if task_id not in ready_ids:

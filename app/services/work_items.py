@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.runtime import TaskNotReady
 from app.extensions import db
 from app.models import Case, FormSubmission, ProcessDefinition, ProcessInstance, User, WorkItem
 from app.models.base import utcnow
+from app.sent_together import Together
 from app.services import (
     access,
     audit,
@@ -212,10 +212,10 @@ def complete(
             _("%(why)s 入力は下書きとして残し、係長・課長に知らせました。", why=exc.message)
         ) from exc
     with instances.saving(keep_loaded=True):  # the answer shows the item as completed
-        _mark_completed(item, actor, now)
         # What nothing reads back in this request is written as rows, one statement a table,
-        # sent together at the end.
+        # sent together at the end: first the item itself, completed only if still open.
         writes = instance_batch.Loaded()
+        _mark_completed(item, actor, now, writes.together)
         submission = {
             "work_item_id": item.id,
             "instance_id": instance.id,
@@ -250,9 +250,11 @@ def complete(
     return item
 
 
-def _mark_completed(item: WorkItem, actor: User, now: datetime) -> None:
-    """Complete the item in SQL, only if it is still open (a Conflict otherwise, nothing saved);
-    the object shows it as if loaded so (the flush does not write it again)."""
+def _mark_completed(item: WorkItem, actor: User, now: datetime, together: Together) -> None:
+    """Queue the item's completion, which changes it only if it is still open (otherwise the
+    whole is a Conflict, nothing saved); the object shows it completed from now on, as if loaded
+    so (the flush does not write it again, and a read of the instance's open items before the
+    writes are sent tells it apart by its status)."""
     done = {
         "status": "completed",
         "completed_at": now,
@@ -260,11 +262,8 @@ def _mark_completed(item: WorkItem, actor: User, now: datetime) -> None:
         "assignee_id": item.assignee_id or actor.id,
         "draft": None,
     }
-    changed = db.session.connection().execute(
-        _MARK_COMPLETED, {"b_id": item.id} | {f"b_{name}": done[name] for name in _BOUND}
-    )
-    if changed.rowcount != 1:
-        raise StaleDataError(f"work item {item.id} is no longer open")
+    row = {"b_id": item.id} | {f"b_{name}": done[name] for name in _BOUND}
+    together.add(_MARK_COMPLETED, [row], expect=1)
     for name, value in done.items():
         set_committed_value(item, name, value)
     readmodel.touch(db.session, item.case_id)  # the flush does not see this change
