@@ -268,15 +268,9 @@ def _sync_work_items(
     ``current``: the instance's open items, when already read; ``into``: the new items are kept
     there as rows (a batch writes them at once), not added to the session."""
     if current is None:
-        current = list(
-            db.session.scalars(
-                select(WorkItem).where(
-                    WorkItem.instance_id == instance.id, WorkItem.status == "open"
-                )
-            )
-        )
-    # An item completed in this step whose completion is not sent yet is read as open: its
-    # object knows better.
+        mine = select(WorkItem).where(WorkItem.instance_id == instance.id)
+        current = list(db.session.scalars(mine.where(WorkItem.status == "open")))
+    # An item completed in this step (its completion not sent yet) reads as open: its object knows.
     open_items = {item.task_id: item for item in current if item.status == "open"}
     ready_ids = {task.task_id for task in ready}
     for task_id, item in open_items.items():
