@@ -31,11 +31,12 @@ def _note_write(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     if not conn.info.get(_WROTE) and statement.lstrip()[:6].upper() != "SELECT":
-        conn.info[_WROTE] = True
+        note_write(conn)
 
 
 def note_write(conn: Any) -> None:
-    """Note a write sent on the connection other than through SQLAlchemy (``sent_together``)."""
+    """Note that the connection's transaction wrote (also called for what ``sent_together``
+    sends past SQLAlchemy)."""
     conn.info[_WROTE] = True
 
 
